@@ -35,6 +35,8 @@ export interface StageContext<P = Record<string, unknown>> {
   outDir: string;
   /** Finished out folders of upstream stages, by stage name. */
   depDirs: Record<string, string>;
+  /** The profile's artifacts folder (artifacts/<profile>), where results.json lives. */
+  artifactsDir: string;
   /** Persistent cache folder (git-ignored, survives across runs), e.g. data/cache. */
   cacheDir: string;
   log: Logger;
@@ -76,4 +78,67 @@ export interface ResultRow {
   device?: string;
   threads?: number;
   [extra: string]: unknown;
+}
+
+/** A stage's status as recorded in results.json. */
+export type StageStatus = "done" | "cached" | "not_implemented" | "failed" | "missing";
+
+/** Per-epoch training record. */
+export interface EpochRecord {
+  epoch: number;
+  train_loss: number;
+  train_acc: number;
+  val_loss: number;
+  val_acc: number;
+  seconds: number;
+}
+
+/** Test-split metrics of a classifier; confusion[i][j] = count of true class i predicted as j. */
+export interface ClassifierMetrics {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  confusion: number[][];
+  classes: string[];
+  /** Which class precision/recall/F1 are computed for. */
+  positive_class: string;
+}
+
+export interface ModelRecord {
+  technique: string;
+  spec: Record<string, unknown>;
+  params_torch: number;
+  params_tfjs: number;
+  history: EpochRecord[];
+  best_epoch: number;
+  stopped_early: boolean;
+  train_seconds: number;
+  test: ClassifierMetrics;
+  /** Path of the saved tfjs model, relative to the stage's out folder. */
+  checkpoint: string;
+}
+
+/**
+ * What a stage may write to `<outDir>/results.part.json`; the runner merges every
+ * stage's part into artifacts/<profile>/results.json (and results.csv for `rows`).
+ */
+export interface ResultsPart {
+  rows?: ResultRow[];
+  models?: Record<string, ModelRecord>;
+  [extra: string]: unknown;
+}
+
+/** artifacts/<profile>/results.json: the single source of every number in the report. */
+export interface ResultsFile {
+  profile: string;
+  generated_at: string;
+  pipeline_file: string;
+  pipeline_sha256: string;
+  seed: number;
+  stages: Record<string, { status: StageStatus; summary?: Record<string, unknown>; seconds?: number }>;
+  models: Record<string, ModelRecord>;
+  rows: ResultRow[];
+  /** Any other keys of the stages' parts, by stage name. */
+  extra: Record<string, Record<string, unknown>>;
 }
