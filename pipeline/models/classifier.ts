@@ -83,6 +83,6 @@ export interface ParamCount {
 /** Count parameters both ways. */
 export function countParams(model: tf.LayersModel): ParamCount {
   const size = (ws: tf.LayerVariable[]) =>
-    ws.reduce((n, w) => n + w.shape.reduce((a, b) => a * (b ?? 1), 1), 0);
+    ws.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
   return { torch: size(model.trainableWeights), tfjs: model.countParams() };
 }

@@ -1,0 +1,108 @@
+/**
+ * train stage: trains the classifier family on the fetched data set with Adam, seeded,
+ * early stopping on validation loss; saves the best checkpoint (tfjs format) per model,
+ * the per-epoch history and the test metrics.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { z } from "zod";
+import type { ModelRecord, ResultRow, ResultsPart, StageContext, StageResult } from "../core/types.ts";
+import { loadDataset } from "../data/dataset.ts";
+import { initEngine } from "../engine/mod.ts";
+import { account } from "../models/accounting.ts";
+import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
+import { saveModel, writeAtomic } from "../models/io.ts";
+import { fitClassifier } from "../train/fit.ts";
+
+export const paramsSchema = z.object({
+  /** Which of the seed's models to train (names from CLASSIFIERS). */
+  models: z.array(z.enum(Object.keys(CLASSIFIERS) as [string, ...string[]])).min(1).default(["teacher"]),
+  epochs: z.number().int().positive().default(30),
+  batch: z.number().int().positive().default(32),
+  learning_rate: z.number().positive().default(0.001),
+  /** Epochs without a better validation loss before stopping. */
+  patience: z.number().int().positive().default(5),
+  /** Data-parallel workers; "auto" uses one per core (at most 2). */
+  workers: z.union([z.literal("auto"), z.number().int().positive()]).default("auto"),
+  /** Class that precision / recall / F1 are reported for. */
+  positive_class: z.string().default("with_mask"),
+}).strict();
+
+export type TrainParams = z.infer<typeof paramsSchema>;
+
+export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> {
+  const p = ctx.params;
+  const fetchDir = ctx.depDirs.fetch;
+  if (!fetchDir) throw new Error(`train: stage "fetch" must be a dep of "train" in the pipeline file`);
+  const data = await loadDataset(fetchDir);
+  const positive = data.classes.indexOf(p.positive_class);
+  if (positive < 0) {
+    throw new Error(
+      `train: params.positive_class "${p.positive_class}" is not one of the classes ${
+        JSON.stringify(data.classes)
+      }`,
+    );
+  }
+  await initEngine();
+  const models: Record<string, ModelRecord> = {};
+  const rows: ResultRow[] = [];
+  for (const name of p.models) {
+    const spec = CLASSIFIERS[name];
+    const model = buildClassifier(
+      { ...spec, classes: data.classes.length },
+      [data.size, data.size, 3],
+      ctx.seed,
+    );
+    const fit = await fitClassifier(ctx, name, model, spec, data, {
+      epochs: p.epochs,
+      batch: p.batch,
+      learningRate: p.learning_rate,
+      patience: p.patience,
+      workers: p.workers === "auto" ? undefined : p.workers,
+      positive,
+    });
+    const checkpoint = join(name, "model");
+    const bytes = await saveModel(model, join(ctx.outDir, checkpoint));
+    const counts = account(model);
+    models[name] = {
+      technique: "baseline",
+      spec: { ...spec, input: [data.size, data.size, 3] },
+      params_torch: counts.params_total,
+      params_tfjs: counts.params_tfjs,
+      history: fit.history,
+      best_epoch: fit.bestEpoch,
+      stopped_early: fit.stoppedEarly,
+      train_seconds: fit.seconds,
+      test: fit.test,
+      checkpoint,
+    };
+    rows.push({
+      variant: name,
+      technique: "baseline",
+      ...counts,
+      size_bytes: bytes,
+      accuracy: fit.test.accuracy,
+      runtime: `tfjs-${tf.getBackend()}`,
+      format: "tfjs",
+      device: "local",
+    });
+    ctx.log.info(
+      `${name}: test accuracy ${(fit.test.accuracy * 100).toFixed(2)} % (best epoch ${fit.bestEpoch}, ${
+        fit.seconds.toFixed(0)
+      } s)`,
+    );
+    model.dispose();
+  }
+  const part: ResultsPart = { models, rows };
+  await writeAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
+  return {
+    summary: Object.fromEntries(
+      Object.entries(models).map(([name, m]) => [name, {
+        test_accuracy: Number(m.test.accuracy.toFixed(4)),
+        best_epoch: m.best_epoch,
+        epochs_run: m.history.length,
+        seconds: Math.round(m.train_seconds),
+      }]),
+    ),
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The training loop: epochs of shuffled batches through the fast engine, validation after
+ * each epoch, early stopping on validation loss, best weights restored, test metrics.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { hashString, seededRandom, shuffled } from "../core/random.ts";
+import type { ClassifierMetrics, EpochRecord, StageContext } from "../core/types.ts";
+import { type Dataset, type Split, toFloatBatch } from "../data/dataset.ts";
+import { createTrainer } from "../engine/mod.ts";
+import type { ClassifierSpec } from "../models/classifier.ts";
+import { classifierMetrics } from "./metrics.ts";
+
+export interface FitOptions {
+  epochs: number;
+  batch: number;
+  learningRate: number;
+  /** Epochs without a better validation loss before stopping. */
+  patience: number;
+  /** Data-parallel workers; undefined lets the engine choose. */
+  workers?: number;
+  /** Index of the class precision / recall / F1 are reported for. */
+  positive: number;
+}
+
+export interface FitResult {
+  history: EpochRecord[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  seconds: number;
+  test: ClassifierMetrics;
+}
+
+/** Train `model` (built from `spec`) in place; on return it holds the best epoch's weights. */
+export async function fitClassifier(
+  ctx: StageContext<unknown>,
+  name: string,
+  model: tf.LayersModel,
+  spec: ClassifierSpec,
+  data: Dataset,
+  opts: FitOptions,
+): Promise<FitResult> {
+  const started = performance.now();
+  const inputShape: [number, number, number] = [data.size, data.size, 3];
+  const trainer = await createTrainer({
+    model: { ...spec, classes: data.classes.length },
+    inputShape,
+    seed: ctx.seed,
+    learningRate: opts.learningRate,
+    workers: opts.workers,
+  });
+  const random = seededRandom(ctx.seed ^ hashString(name));
+  const history: EpochRecord[] = [];
+  let best = { loss: Infinity, epoch: 0, weights: [] as tf.Tensor[] };
+  let stoppedEarly = false;
+  try {
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const epochStart = performance.now();
+      const train = await trainEpoch(
+        ctx,
+        trainer,
+        data,
+        opts.batch,
+        random,
+        `${name} epoch ${epoch}/${opts.epochs}`,
+      );
+      await trainer.exportTo(model);
+      const val = evaluate(model, data.splits.val, data.size, opts.batch);
+      history.push({
+        epoch,
+        train_loss: train.loss,
+        train_acc: train.acc,
+        val_loss: val.loss,
+        val_acc: val.acc,
+        seconds: (performance.now() - epochStart) / 1000,
+      });
+      ctx.log.info(
+        `${name} epoch ${epoch}: loss ${train.loss.toFixed(4)} acc ${train.acc.toFixed(4)}  val_loss ${
+          val.loss.toFixed(4)
+        } val_acc ${val.acc.toFixed(4)}`,
+      );
+      if (val.loss < best.loss) {
+        best.weights.forEach((w) => w.dispose());
+        best = { loss: val.loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
+      } else if (epoch - best.epoch >= opts.patience) {
+        stoppedEarly = true;
+        ctx.log.info(`${name}: early stop, no better val_loss for ${opts.patience} epochs`);
+        break;
+      }
+    }
+  } finally {
+    await trainer.dispose();
+  }
+  model.setWeights(best.weights);
+  best.weights.forEach((w) => w.dispose());
+  const test = evaluate(model, data.splits.test, data.size, opts.batch);
+  return {
+    history,
+    bestEpoch: best.epoch,
+    stoppedEarly,
+    seconds: (performance.now() - started) / 1000,
+    test: classifierMetrics(data.splits.test.labels, test.predicted, data.classes, opts.positive),
+  };
+}
+
+type Trainer = Awaited<ReturnType<typeof createTrainer>>;
+
+async function trainEpoch(
+  ctx: StageContext<unknown>,
+  trainer: Trainer,
+  data: Dataset,
+  batch: number,
+  random: () => number,
+  label: string,
+): Promise<{ loss: number; acc: number }> {
+  const split = data.splits.train;
+  const order = shuffled(Array.from({ length: split.count }, (_, i) => i), random);
+  // A last batch of one image would make batch-norm statistics degenerate: drop it.
+  const batches = Math.floor(order.length / batch) + (order.length % batch > 1 ? 1 : 0);
+  const bar = ctx.progress(`train ${label}`, batches, "batch");
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  const started = performance.now();
+  for (let b = 0; b < batches; b++) {
+    const indices = order.slice(b * batch, (b + 1) * batch);
+    const x = toFloatBatch(split.images, indices, data.size);
+    const y = Int32Array.from(indices, (i) => split.labels[i]);
+    const step = await trainer.trainStep(x, y);
+    lossSum += step.loss * indices.length;
+    correct += step.correct;
+    seen += indices.length;
+    bar.tick(1, {
+      loss: (lossSum / seen).toFixed(4),
+      acc: (correct / seen).toFixed(3),
+      "img/s": (seen / ((performance.now() - started) / 1000)).toFixed(1),
+    });
+  }
+  bar.done();
+  return { loss: lossSum / seen, acc: correct / seen };
+}
+
+/** Mean cross-entropy, accuracy and predicted labels of `model` on a split (inference mode). */
+export function evaluate(
+  model: tf.LayersModel,
+  split: Split,
+  size: number,
+  batch: number,
+): { loss: number; acc: number; predicted: Int32Array } {
+  const predicted = new Int32Array(split.count);
+  let lossSum = 0;
+  for (let start = 0; start < split.count; start += batch) {
+    const indices = Array.from({ length: Math.min(batch, split.count - start) }, (_, i) => start + i);
+    const labels = Int32Array.from(indices, (i) => split.labels[i]);
+    const [loss, argmax] = tf.tidy(() => {
+      const x = tf.tensor4d(toFloatBatch(split.images, indices, size), [indices.length, size, size, 3]);
+      const logits = model.predict(x) as tf.Tensor2D;
+      const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), logits.shape[1]);
+      return [tf.losses.softmaxCrossEntropy(onehot, logits).dataSync()[0], logits.argMax(1).dataSync()];
+    });
+    lossSum += loss * indices.length;
+    predicted.set(argmax as Int32Array, start);
+  }
+  const correct = predicted.reduce((n, p, i) => n + (p === split.labels[i] ? 1 : 0), 0);
+  return { loss: lossSum / split.count, acc: correct / split.count, predicted };
+}
