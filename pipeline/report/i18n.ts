@@ -11,7 +11,6 @@ export const LANGS: readonly Lang[] = ["ko", "en"];
 
 const en = {
   "lang.name": "English",
-  "lang.switch": "한국어",
   "lang.switchTitle": "Switch language",
   "title.default": "edgeslim report — {profile}",
   "overview.heading": "Overview",
@@ -45,12 +44,26 @@ const en = {
   "notice.failed": "The “{stage}” stage failed, so this section has no results.",
   "notice.noRows": "The “{stage}” stage finished but recorded no result rows.",
   "dataset.heading": "Dataset",
-  "dataset.summary": "Summary",
-  "dataset.details": "Details",
   "dataset.split": "Split",
   "dataset.total": "Total",
   "dataset.more": "… and {n} more",
   "dataset.empty": "The fetch stage recorded no dataset details.",
+  "value.none": "none",
+  "key.source": "Source",
+  "key.root": "Data folder",
+  "key.classes": "Classes",
+  "key.size": "Image size (px)",
+  "key.fit": "Resize mode",
+  "key.images": "Images",
+  "key.total": "Images per split",
+  "key.counts": "Images per class and split",
+  "key.skipped": "Skipped files",
+  "key.skipped_files": "Skipped files",
+  "key.decoded": "Decoded",
+  "key.from_cache": "Read from cache",
+  "key.seed": "Seed",
+  "key.path": "Path",
+  "key.reason": "Reason",
   "models.heading": "Trained models",
   "models.intro":
     "Metrics on the test split. Precision, recall and F1 are for the positive class “{positive}”. Parameters are counted as PyTorch does (BN running statistics excluded); the tfjs count includes them.",
@@ -80,7 +93,7 @@ const en = {
   "curves.none": "No training history in results.json.",
   "confusion.heading": "Confusion matrices",
   "confusion.intro": "Test split; rows are the true class, columns the predicted class.",
-  "confusion.trueClass": "True \\ predicted",
+  "confusion.trueClass": "True ↓ / predicted →",
   "compress.heading": "Compression",
   "export.heading": "Export",
   "bench.heading": "Benchmark",
@@ -96,7 +109,6 @@ export type StringKey = keyof typeof en;
 
 const ko: Record<StringKey, string> = {
   "lang.name": "한국어",
-  "lang.switch": "English",
   "lang.switchTitle": "언어 바꾸기",
   "title.default": "edgeslim 보고서 — {profile}",
   "overview.heading": "개요",
@@ -130,12 +142,26 @@ const ko: Record<StringKey, string> = {
   "notice.failed": "“{stage}” 단계가 실패하여 이 절에 표시할 결과가 없습니다.",
   "notice.noRows": "“{stage}” 단계는 끝났지만 기록된 결과 행이 없습니다.",
   "dataset.heading": "데이터셋",
-  "dataset.summary": "요약",
-  "dataset.details": "세부 정보",
   "dataset.split": "분할",
   "dataset.total": "합계",
   "dataset.more": "… 외 {n}개",
   "dataset.empty": "fetch 단계가 데이터셋 정보를 기록하지 않았습니다.",
+  "value.none": "없음",
+  "key.source": "출처",
+  "key.root": "데이터 폴더",
+  "key.classes": "클래스",
+  "key.size": "이미지 크기 (px)",
+  "key.fit": "크기 조정 방식",
+  "key.images": "이미지 수",
+  "key.total": "분할별 이미지 수",
+  "key.counts": "분할·클래스별 이미지 수",
+  "key.skipped": "건너뛴 파일",
+  "key.skipped_files": "건너뛴 파일",
+  "key.decoded": "디코딩한 이미지",
+  "key.from_cache": "캐시에서 읽은 이미지",
+  "key.seed": "시드",
+  "key.path": "경로",
+  "key.reason": "사유",
   "models.heading": "학습된 모델",
   "models.intro":
     "테스트 세트 기준 지표입니다. 정밀도, 재현율, F1은 양성 클래스 “{positive}” 기준입니다. 파라미터 수는 PyTorch 방식(BN 이동 평균·분산 제외)으로 셌고, tfjs 파라미터 수에는 이를 포함했습니다.",
@@ -165,7 +191,7 @@ const ko: Record<StringKey, string> = {
   "curves.none": "results.json에 학습 기록이 없습니다.",
   "confusion.heading": "혼동 행렬",
   "confusion.intro": "테스트 세트 기준이며, 행은 실제 클래스, 열은 예측 클래스입니다.",
-  "confusion.trueClass": "실제 \\ 예측",
+  "confusion.trueClass": "실제 ↓ / 예측 →",
   "compress.heading": "경량화",
   "export.heading": "모델 변환",
   "bench.heading": "벤치마크",
@@ -191,6 +217,24 @@ const TABLES: Record<Lang, Record<StringKey, string>> = { en, ko };
 export function t(lang: Lang, key: StringKey, vars: Record<string, string | number> = {}): string {
   const template = TABLES[lang][key];
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => name in vars ? String(vars[name]) : whole);
+}
+
+/**
+ * The translated label of a results.json key path ("counts", "total.train"): the first
+ * segment is translated when the tables know it, the rest is kept as written.
+ *
+ * @example
+ * ```ts
+ * import { keyLabel } from "./i18n.ts";
+ * console.assert(keyLabel("ko", "total.train") === "분할별 이미지 수 · train");
+ * console.assert(keyLabel("en", "unknown_key") === "unknown_key");
+ * ```
+ */
+export function keyLabel(lang: Lang, path: string): string {
+  const [head, ...rest] = path.split(".");
+  const key = `key.${head}` as StringKey;
+  if (!(key in en)) return path;
+  return [t(lang, key), ...rest].join(" · ");
 }
 
 /** The translated name of a stage, or the raw name for a stage the tables do not know. */

@@ -1,0 +1,393 @@
+/**
+ * The report as a list of language-neutral blocks (headings, paragraphs, tables, figures,
+ * notices), built from results.json for one language. markdown.ts and html.ts only print
+ * these blocks, so a new section is added here once and shows up in every output.
+ */
+import type { ModelRecord, ResultsFile, StageStatus } from "../core/types.ts";
+import { duration, fixed, integer, MISSING, percent, scalar, shortSha } from "./format.ts";
+import { trainingCurvesSpec } from "./figures.ts";
+import { keyLabel, type Lang, stageName, t } from "./i18n.ts";
+import { type RenderedFigure, renderFigure } from "./render.ts";
+
+/** Text alignment of a table column. */
+export type Align = "left" | "right";
+
+export type Block =
+  | { kind: "heading"; level: 1 | 2 | 3; text: string; id?: string }
+  | { kind: "paragraph"; text: string }
+  | { kind: "table"; header: string[]; rows: string[][]; align?: Align[] }
+  | { kind: "figure"; figure: RenderedFigure }
+  | { kind: "notice"; status: StageStatus; text: string }
+  | { kind: "list"; items: string[] };
+
+/** The report in one language. */
+export interface ReportDocument {
+  lang: Lang;
+  title: string;
+  blocks: Block[];
+  figures: RenderedFigure[];
+}
+
+export interface BuildOptions {
+  /** Title to use in place of the default "edgeslim report — <profile>". */
+  title?: string;
+}
+
+/** Stages the pipeline declares, in order; each gets a status row and, if not run, a notice. */
+export const PIPELINE_STAGES = ["fetch", "train", "compress", "export", "bench"] as const;
+
+/** Rows of an array shown in a table before the rest is summarised as "… and N more". */
+const MAX_LIST_ROWS = 10;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function statusOf(results: ResultsFile, stage: string): StageStatus {
+  return results.stages[stage]?.status ?? "missing";
+}
+
+function hasResults(status: StageStatus): boolean {
+  return status === "done" || status === "cached";
+}
+
+function notice(lang: Lang, stage: string, status: StageStatus): Block {
+  const key = status === "not_implemented"
+    ? "notice.not_implemented"
+    : status === "failed"
+    ? "notice.failed"
+    : "notice.missing";
+  return { kind: "notice", status, text: t(lang, key, { stage: stageName(lang, stage) }) };
+}
+
+/**
+ * Build the report for `lang`: the blocks and the rendered figures they show.
+ * Every number comes from `results`.
+ */
+export async function buildDocument(
+  results: ResultsFile,
+  lang: Lang,
+  options: BuildOptions = {},
+): Promise<ReportDocument> {
+  const title = options.title ?? t(lang, "title.default", { profile: results.profile });
+  const blocks: Block[] = [{ kind: "heading", level: 1, text: title }];
+  const figures: RenderedFigure[] = [];
+
+  blocks.push(...overviewSection(results, lang));
+  blocks.push(...stagesSection(results, lang));
+  blocks.push(...datasetSection(results, lang));
+
+  const models = results.models ?? {};
+  const trainStatus = statusOf(results, "train");
+  blocks.push({ kind: "heading", level: 2, text: t(lang, "models.heading"), id: "models" });
+  if (Object.keys(models).length === 0) {
+    blocks.push(
+      hasResults(trainStatus) ? { kind: "paragraph", text: t(lang, "models.none") } : notice(
+        lang,
+        "train",
+        trainStatus,
+      ),
+    );
+  } else {
+    blocks.push(...metricsSection(models, lang));
+    blocks.push({ kind: "heading", level: 2, text: t(lang, "curves.heading"), id: "curves" });
+    const curves = trainingCurvesSpec(models, lang);
+    if (curves) {
+      const figure = await renderFigure(curves);
+      figures.push(figure);
+      blocks.push({ kind: "figure", figure });
+    } else {
+      blocks.push({ kind: "paragraph", text: t(lang, "curves.none") });
+    }
+    blocks.push(...confusionSection(models, lang));
+  }
+
+  for (const stage of ["compress", "export", "bench"] as const) {
+    blocks.push(...laterStageSection(results, stage, lang));
+  }
+  if (Array.isArray(results.rows) && results.rows.length > 0) {
+    blocks.push({ kind: "heading", level: 2, text: t(lang, "rows.heading"), id: "rows" });
+    blocks.push(objectsTable(results.rows as unknown as Record<string, unknown>[], lang));
+  }
+  blocks.push(...footerSection(results, lang));
+  return { lang, title, blocks, figures };
+}
+
+function overviewSection(results: ResultsFile, lang: Lang): Block[] {
+  return [
+    { kind: "heading", level: 2, text: t(lang, "overview.heading"), id: "overview" },
+    { kind: "paragraph", text: t(lang, "overview.intro", { profile: results.profile }) },
+    kvTable(lang, [
+      [t(lang, "overview.profile"), results.profile],
+      [t(lang, "overview.seed"), results.seed === undefined ? MISSING : String(results.seed)],
+      [t(lang, "overview.generatedAt"), results.generated_at ?? MISSING],
+      [t(lang, "overview.pipelineFile"), results.pipeline_file ?? MISSING],
+      [t(lang, "overview.pipelineSha"), shortSha(results.pipeline_sha256)],
+    ]),
+  ];
+}
+
+function stagesSection(results: ResultsFile, lang: Lang): Block[] {
+  const names = [...PIPELINE_STAGES, ...Object.keys(results.stages).filter((s) => s !== "report")];
+  const unique = [...new Set<string>(names)];
+  return [
+    { kind: "heading", level: 2, text: t(lang, "stages.heading"), id: "stages" },
+    {
+      kind: "table",
+      header: [t(lang, "stages.stage"), t(lang, "stages.status"), t(lang, "stages.seconds")],
+      align: ["left", "left", "right"],
+      rows: unique.map((s) => [
+        stageName(lang, s),
+        t(lang, `status.${statusOf(results, s)}`),
+        duration(results.stages[s]?.seconds, lang),
+      ]),
+    },
+  ];
+}
+
+function datasetSection(results: ResultsFile, lang: Lang): Block[] {
+  const blocks: Block[] = [{ kind: "heading", level: 2, text: t(lang, "dataset.heading"), id: "dataset" }];
+  const summary = results.stages.fetch?.summary;
+  const extra = results.extra?.fetch;
+  const details = isRecord(extra?.dataset) ? extra.dataset : extra;
+  const status = statusOf(results, "fetch");
+  const hasSummary = isRecord(summary) && Object.keys(summary).length > 0;
+  const hasDetails = isRecord(details) && Object.keys(details).length > 0;
+  if (!hasSummary && !hasDetails) {
+    blocks.push(
+      hasResults(status) ? { kind: "paragraph", text: t(lang, "dataset.empty") } : notice(
+        lang,
+        "fetch",
+        status,
+      ),
+    );
+    return blocks;
+  }
+  // The fetch summary repeats most of the dataset record; show each value once, the record's first.
+  const merged: Record<string, unknown> = { ...(hasDetails ? details : {}) };
+  const seen = new Set(Object.values(merged).map((v) => JSON.stringify(v)));
+  for (const [k, v] of Object.entries(hasSummary ? summary : {})) {
+    if (!(k in merged) && !seen.has(JSON.stringify(v))) merged[k] = v;
+  }
+  blocks.push(...describeObject(merged, lang));
+  return blocks;
+}
+
+function metricsSection(models: Record<string, ModelRecord>, lang: Lang): Block[] {
+  const positives = [
+    ...new Set(Object.values(models).map((m) => m.test?.positive_class).filter((p) => typeof p === "string")),
+  ];
+  const rows = Object.entries(models).map(([name, m]) => {
+    const epochs = Array.isArray(m.history) ? m.history.length : undefined;
+    return [
+      name,
+      m.technique ?? MISSING,
+      integer(m.params_torch),
+      integer(m.params_tfjs),
+      integer(m.best_epoch),
+      epochs === undefined
+        ? MISSING
+        : integer(epochs) + (m.stopped_early ? ` ${t(lang, "col.stoppedEarly")}` : ""),
+      percent(m.test?.accuracy),
+      fixed(m.test?.precision, 4),
+      fixed(m.test?.recall, 4),
+      fixed(m.test?.f1, 4),
+      duration(m.train_seconds, lang),
+    ];
+  });
+  return [
+    {
+      kind: "paragraph",
+      text: t(lang, "models.intro", { positive: positives.length > 0 ? positives.join(", ") : MISSING }),
+    },
+    {
+      kind: "table",
+      header: [
+        t(lang, "col.model"),
+        t(lang, "col.technique"),
+        t(lang, "col.paramsTorch"),
+        t(lang, "col.paramsTfjs"),
+        t(lang, "col.bestEpoch"),
+        t(lang, "col.epochs"),
+        t(lang, "col.accuracy"),
+        t(lang, "col.precision"),
+        t(lang, "col.recall"),
+        t(lang, "col.f1"),
+        t(lang, "col.trainTime"),
+      ],
+      align: [
+        "left",
+        "left",
+        "right",
+        "right",
+        "right",
+        "right",
+        "right",
+        "right",
+        "right",
+        "right",
+        "right",
+      ],
+      rows,
+    },
+  ];
+}
+
+function confusionSection(models: Record<string, ModelRecord>, lang: Lang): Block[] {
+  const withMatrix = Object.entries(models).filter(([, m]) =>
+    Array.isArray(m.test?.confusion) && m.test.confusion.length > 0
+  );
+  if (withMatrix.length === 0) return [];
+  const blocks: Block[] = [
+    { kind: "heading", level: 2, text: t(lang, "confusion.heading"), id: "confusion" },
+    { kind: "paragraph", text: t(lang, "confusion.intro") },
+  ];
+  for (const [name, m] of withMatrix) {
+    const matrix = m.test.confusion;
+    const classes = Array.isArray(m.test.classes) ? m.test.classes : [];
+    const label = (i: number) => classes[i] ?? String(i);
+    blocks.push({ kind: "heading", level: 3, text: name });
+    blocks.push({
+      kind: "table",
+      header: [t(lang, "confusion.trueClass"), ...matrix[0].map((_, j) => label(j))],
+      align: ["left", ...matrix[0].map(() => "right" as const)],
+      rows: matrix.map((row, i) => [label(i), ...row.map((v) => integer(v))]),
+    });
+  }
+  return blocks;
+}
+
+function laterStageSection(
+  results: ResultsFile,
+  stage: "compress" | "export" | "bench",
+  lang: Lang,
+): Block[] {
+  const blocks: Block[] = [{ kind: "heading", level: 2, text: t(lang, `${stage}.heading`), id: stage }];
+  const status = statusOf(results, stage);
+  if (!hasResults(status)) {
+    blocks.push(notice(lang, stage, status));
+    return blocks;
+  }
+  const summary = results.stages[stage]?.summary;
+  const extra = results.extra?.[stage];
+  if (isRecord(summary) && Object.keys(summary).length > 0) blocks.push(...describeObject(summary, lang));
+  if (isRecord(extra) && Object.keys(extra).length > 0) blocks.push(...describeObject(extra, lang));
+  if (blocks.length === 1) {
+    blocks.push({ kind: "paragraph", text: t(lang, "notice.noRows", { stage: stageName(lang, stage) }) });
+  }
+  return blocks;
+}
+
+function footerSection(results: ResultsFile, lang: Lang): Block[] {
+  return [
+    { kind: "heading", level: 2, text: t(lang, "footer.heading"), id: "environment" },
+    kvTable(lang, [
+      [t(lang, "overview.profile"), results.profile],
+      [t(lang, "overview.generatedAt"), results.generated_at ?? MISSING],
+      [t(lang, "overview.pipelineFile"), results.pipeline_file ?? MISSING],
+      [t(lang, "overview.pipelineSha"), shortSha(results.pipeline_sha256)],
+    ]),
+    { kind: "paragraph", text: t(lang, "footer.generatedBy") },
+  ];
+}
+
+function kvTable(lang: Lang, rows: [string, string][]): Block {
+  return { kind: "table", header: [t(lang, "kv.key"), t(lang, "kv.value")], align: ["left", "left"], rows };
+}
+
+/** `{ a: { x: 1, y: 2 }, b: { x: 3 } }`: an object of objects whose leaves are all numbers. */
+function isNumberMatrix(value: unknown): value is Record<string, Record<string, number>> {
+  if (!isRecord(value)) return false;
+  const inner = Object.values(value);
+  return inner.length > 0 && inner.every((row) =>
+    isRecord(row) && Object.keys(row).length > 0 &&
+    Object.values(row).every((v) => typeof v === "number")
+  );
+}
+
+function matrixTable(key: string, matrix: Record<string, Record<string, number>>, lang: Lang): Block {
+  const columns = [...new Set(Object.values(matrix).flatMap((row) => Object.keys(row)))];
+  const splitLike = Object.keys(matrix).some((k) => /^(train|val|valid|validation|test)$/i.test(k));
+  return {
+    kind: "table",
+    header: [
+      splitLike ? t(lang, "dataset.split") : keyLabel(lang, key),
+      ...columns,
+      t(lang, "dataset.total"),
+    ],
+    align: ["left", ...columns.map(() => "right" as const), "right"],
+    rows: Object.entries(matrix).map(([name, row]) => [
+      name,
+      ...columns.map((c) => scalar(row[c])),
+      scalar(Object.values(row).reduce((a, b) => a + b, 0)),
+    ]),
+  };
+}
+
+/** `{ train: 1948, val: 417, test: 419 }`: a few numbers, shown on one line. */
+function isShortNumberRecord(value: Record<string, unknown>): boolean {
+  const values = Object.values(value);
+  return values.length > 0 && values.length <= 6 && values.every((v) => typeof v === "number");
+}
+
+/** A table of objects, with the union of their keys as columns, up to MAX_LIST_ROWS rows. */
+function objectsTable(items: Record<string, unknown>[], lang: Lang): Block {
+  const columns = [...new Set(items.flatMap((o) => Object.keys(o)))];
+  const shown = items.slice(0, MAX_LIST_ROWS);
+  const rows = shown.map((o) => columns.map((c) => scalar(o[c])));
+  if (items.length > shown.length) {
+    rows.push([
+      t(lang, "dataset.more", { n: items.length - shown.length }),
+      ...columns.slice(1).map(() => ""),
+    ]);
+  }
+  return {
+    kind: "table",
+    header: columns.map((c) => keyLabel(lang, c)),
+    align: columns.map((c) =>
+      shown.every((o) => o[c] === undefined || typeof o[c] === "number") ? "right" : "left"
+    ),
+    rows,
+  };
+}
+
+/**
+ * Show an object of unknown shape: scalars (flattened as `a.b`) in a key/value table,
+ * objects of number objects (class counts per split) as matrices, arrays as lists/tables.
+ */
+export function describeObject(obj: Record<string, unknown>, lang: Lang): Block[] {
+  const kv: [string, string][] = [];
+  const extra: Block[] = [];
+  const walk = (value: unknown, path: string) => {
+    if (isNumberMatrix(value)) {
+      extra.push({ kind: "heading", level: 3, text: keyLabel(lang, path) }, matrixTable(path, value, lang));
+    } else if (isRecord(value) && isShortNumberRecord(value)) {
+      kv.push([keyLabel(lang, path), Object.entries(value).map(([k, v]) => `${k} ${scalar(v)}`).join(" · ")]);
+    } else if (isRecord(value)) {
+      const entries = Object.entries(value);
+      if (entries.length === 0) kv.push([keyLabel(lang, path), t(lang, "value.none")]);
+      for (const [k, v] of entries) walk(v, path ? `${path}.${k}` : k);
+    } else if (Array.isArray(value)) {
+      if (value.length > 0 && value.every(isRecord)) {
+        extra.push({ kind: "heading", level: 3, text: `${keyLabel(lang, path)} (${integer(value.length)})` });
+        extra.push(objectsTable(value, lang));
+      } else if (value.length <= 5) {
+        kv.push([
+          keyLabel(lang, path),
+          value.length === 0 ? t(lang, "value.none") : value.map(scalar).join(", "),
+        ]);
+      } else {
+        extra.push({ kind: "heading", level: 3, text: `${keyLabel(lang, path)} (${integer(value.length)})` });
+        const items = value.slice(0, MAX_LIST_ROWS).map(scalar);
+        if (value.length > MAX_LIST_ROWS) {
+          items.push(t(lang, "dataset.more", { n: value.length - MAX_LIST_ROWS }));
+        }
+        extra.push({ kind: "list", items });
+      }
+    } else {
+      kv.push([keyLabel(lang, path), scalar(value)]);
+    }
+  };
+  walk(obj, "");
+  return kv.length > 0 ? [kvTable(lang, kv), ...extra] : extra;
+}
