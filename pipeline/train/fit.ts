@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { hashString, seededRandom, shuffled } from "../core/random.ts";
 import type { ClassifierMetrics, EpochRecord, StageContext } from "../core/types.ts";
-import { type Dataset, type Split, toFloatBatch } from "../data/dataset.ts";
+import { type Dataset, type DatasetSplit, toFloatBatch } from "../data/dataset.ts";
 import { createTrainer } from "../engine/mod.ts";
 import type { ClassifierSpec } from "../models/classifier.ts";
 import { classifierMetrics } from "./metrics.ts";
@@ -142,7 +142,7 @@ async function trainEpoch(
 /** Mean cross-entropy, accuracy and predicted labels of `model` on a split (inference mode). */
 export function evaluate(
   model: tf.LayersModel,
-  split: Split,
+  split: DatasetSplit,
   size: number,
   batch: number,
 ): { loss: number; acc: number; predicted: Int32Array } {

@@ -1,0 +1,61 @@
+/**
+ * Decode + resize images to size×size RGB bytes with sharp, cached on disk by content.
+ *
+ * Resize uses `fit: "fill"` (stretch to size×size, no crop), like the seed's
+ * `transforms.Resize((128, 128))`; EXIF orientation is applied and alpha dropped.
+ */
+import { join } from "node:path";
+import sharp from "sharp";
+import { writeFileAtomic } from "./_hash.ts";
+
+/** How images are fitted to the square; part of the tensor-cache key. */
+export const RESIZE_FIT = "fill";
+
+/**
+ * Decode `bytes` (any format sharp reads) to size×size×3 uint8, row-major RGB.
+ * Throws with a short reason for empty, truncated or non-image input.
+ */
+export async function decodeImage(bytes: Uint8Array, size: number): Promise<Uint8Array> {
+  if (bytes.length === 0) throw new Error("empty file (0 bytes)");
+  const { data, info } = await sharp(bytes, { failOn: "warning" })
+    .rotate()
+    .removeAlpha()
+    .toColourspace("srgb")
+    .resize(size, size, { fit: RESIZE_FIT })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || data.length !== size * size * 3) {
+    throw new Error(`unexpected decoded shape ${info.width}×${info.height}×${info.channels}`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** On-disk cache of decoded tensors: <cacheDir>/tensors/<fit>-<size>/<sha[0:2]>/<sha>.u8. */
+export class TensorCache {
+  readonly dir: string;
+  readonly size: number;
+
+  constructor(cacheDir: string, size: number) {
+    this.dir = join(cacheDir, "tensors", `${RESIZE_FIT}-${size}`);
+    this.size = size;
+  }
+
+  #path(sha: string): string {
+    return join(this.dir, sha.slice(0, 2), `${sha}.u8`);
+  }
+
+  /** The cached tensor for content hash `sha`, or null (missing or wrong length). */
+  async get(sha: string): Promise<Uint8Array | null> {
+    try {
+      const data = await Deno.readFile(this.#path(sha));
+      return data.length === this.size * this.size * 3 ? data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async put(sha: string, data: Uint8Array): Promise<void> {
+    await Deno.mkdir(join(this.dir, sha.slice(0, 2)), { recursive: true });
+    await writeFileAtomic(this.#path(sha), data);
+  }
+}

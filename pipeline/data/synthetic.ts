@@ -1,0 +1,332 @@
+/**
+ * Procedural 128×128 RGB faces with and without masks, a stand-in for Kaggle's
+ * face-mask-detection when the real data cannot be downloaded.
+ *
+ * Every image is a pure function of (seed, class, size): an own PRNG, no `Math.random`.
+ * Variety: skin tone, face size/position/tilt/turn, hair, glasses, beards, hands, scarves,
+ * backgrounds (gradients, noise textures, clutter), lighting, blur and sensor noise.
+ * Masks: surgical, cloth and N95-like, many colours, some worn below the nose.
+ */
+import { join } from "node:path";
+import sharp from "sharp";
+import { Canvas, type Rgb } from "./_raster.ts";
+import { mixSeed, Rng } from "./_prng.ts";
+
+/** Bump when the drawing changes, so caches keyed by it are rebuilt. */
+export const GENERATOR_VERSION = 1;
+
+/** Class folder names of the `dir` layout the writer produces. */
+export const SYNTHETIC_CLASSES = ["with_mask", "without_mask"] as const;
+
+const SKIN: Rgb[] = [
+  [0.98, 0.86, 0.76],
+  [0.93, 0.76, 0.62],
+  [0.82, 0.62, 0.46],
+  [0.64, 0.45, 0.31],
+  [0.45, 0.3, 0.2],
+  [0.3, 0.2, 0.14],
+];
+const HAIR: Rgb[] = [
+  [0.08, 0.06, 0.05],
+  [0.25, 0.16, 0.09],
+  [0.45, 0.3, 0.16],
+  [0.78, 0.62, 0.36],
+  [0.55, 0.25, 0.12],
+  [0.6, 0.6, 0.6],
+  [0.9, 0.9, 0.88],
+];
+const SURGICAL: Rgb[] = [
+  [0.55, 0.75, 0.92],
+  [0.93, 0.95, 0.97],
+  [0.12, 0.12, 0.14],
+  [0.95, 0.7, 0.8],
+  [0.5, 0.82, 0.78],
+  [0.72, 0.68, 0.9],
+];
+
+const mix = (a: Rgb, b: Rgb, t: number): Rgb => [
+  a[0] + (b[0] - a[0]) * t,
+  a[1] + (b[1] - a[1]) * t,
+  a[2] + (b[2] - a[2]) * t,
+];
+const shade = (c: Rgb, f: number): Rgb => [c[0] * f, c[1] * f, c[2] * f];
+const randColor = (rng: Rng): Rgb => [rng.next(), rng.next(), rng.next()];
+
+/** Maps face-local units (head half-width = 1, y down) to pixels, with tilt. */
+class Face {
+  constructor(
+    readonly cv: Canvas,
+    readonly cx: number,
+    readonly cy: number,
+    readonly s: number,
+    readonly rot: number,
+  ) {}
+  x(u: number, v: number): number {
+    return this.cx + this.s * (u * Math.cos(this.rot) - v * Math.sin(this.rot));
+  }
+  y(u: number, v: number): number {
+    return this.cy + this.s * (u * Math.sin(this.rot) + v * Math.cos(this.rot));
+  }
+  ellipse(u: number, v: number, ru: number, rv: number, rot: number, c: Rgb, a = 1): void {
+    this.cv.ellipse(this.x(u, v), this.y(u, v), ru * this.s, rv * this.s, rot + this.rot, c, a);
+  }
+  polygon(pts: number[], c: Rgb, a = 1): void {
+    const out: number[] = [];
+    for (let i = 0; i < pts.length; i += 2) out.push(this.x(pts[i], pts[i + 1]), this.y(pts[i], pts[i + 1]));
+    this.cv.polygon(out, c, a);
+  }
+  line(u0: number, v0: number, u1: number, v1: number, w: number, c: Rgb, a = 1): void {
+    this.cv.line(this.x(u0, v0), this.y(u0, v0), this.x(u1, v1), this.y(u1, v1), w * this.s, c, a);
+  }
+}
+
+function background(cv: Canvas, rng: Rng, skin: Rgb): void {
+  const n = cv.size;
+  cv.gradient(randColor(rng), randColor(rng), rng.range(0, 2 * Math.PI));
+  if (rng.chance(0.6)) cv.valueNoise(rng, rng.int(2, 12), rng.range(0.1, 0.5), rng.chance(0.5));
+  if (rng.chance(0.25)) { // stripes / tiles
+    const w = rng.range(3, 12) * (n / 128), col = randColor(rng);
+    for (let x = rng.range(0, w); x < n * 1.5; x += 2 * w) cv.line(x, -n, x - n * 0.3, 2 * n, w, col, 0.4);
+  }
+  const clutter = rng.int(0, 8);
+  for (let i = 0; i < clutter; i++) {
+    // A few clutter shapes take skin or mask colours so colour alone is not a cue.
+    const col = rng.chance(0.2) ? skin : rng.chance(0.15) ? rng.pick(SURGICAL) : randColor(rng);
+    const x = rng.range(0, n), y = rng.range(0, n), r = rng.range(0.04, 0.25) * n;
+    if (rng.chance(0.5)) cv.ellipse(x, y, r, r * rng.range(0.3, 1), rng.range(0, 3), col, rng.range(0.5, 1));
+    else cv.polygon([x, y, x + r, y + r * rng.range(-0.5, 0.5), x + r, y + r, x, y + r * 1.2], col);
+  }
+}
+
+function hairBack(f: Face, rng: Rng, style: string, hair: Rgb): void {
+  if (style === "long") f.ellipse(0, 0.35, 1.35, 1.75, 0, hair);
+  if (style === "scarf") f.ellipse(0, 0.1, 1.38, 1.62, 0, hair);
+  if (style === "short" || style === "curly") f.ellipse(0, -0.38, 1.1, 1.05, 0, hair);
+  if (style === "curly") {
+    for (let i = 0; i < 9; i++) f.ellipse(rng.range(-1.1, 1.1), rng.range(-1.3, -0.4), 0.3, 0.3, 0, hair);
+  }
+}
+
+function hairFront(f: Face, rng: Rng, style: string, hair: Rgb): void {
+  if (style === "short" || style === "long" || style === "curly") {
+    f.ellipse(rng.range(-0.2, 0.2), -1.0, 0.95, rng.range(0.3, 0.5), rng.range(-0.2, 0.2), hair);
+  }
+  if (style === "scarf") f.polygon([-1.05, -0.7, 1.05, -0.7, 0.9, -1.2, -0.9, -1.2], shade(hair, 0.9));
+  if (style === "cap") {
+    f.ellipse(0, -0.95, 1.05, 0.55, 0, hair);
+    f.ellipse(0.35, -0.62, 0.85, 0.16, 0, shade(hair, 0.8));
+  }
+}
+
+function eyes(f: Face, rng: Rng, turn: number, hair: Rgb): void {
+  const iris: Rgb = rng.pick([[0.25, 0.15, 0.08], [0.1, 0.08, 0.06], [0.3, 0.45, 0.6], [0.3, 0.45, 0.3]]);
+  const ey = rng.range(-0.22, -0.08), open = rng.range(0.06, 0.12);
+  for (const side of [-1, 1]) {
+    const ex = side * 0.4 + turn * 0.25;
+    f.ellipse(ex, ey, 0.19, open, 0, [0.95, 0.95, 0.93]);
+    f.ellipse(ex + turn * 0.05, ey, 0.08, Math.min(0.08, open), 0, iris);
+    f.ellipse(ex + turn * 0.05, ey, 0.035, 0.035, 0, [0.02, 0.02, 0.02]);
+    const by = ey - rng.range(0.2, 0.3);
+    f.line(ex - 0.18, by + 0.03, ex + 0.18, by - side * 0.02, rng.range(0.05, 0.1), shade(hair, 0.8));
+  }
+  if (rng.chance(0.25)) { // glasses or sunglasses
+    const frame: Rgb = rng.chance(0.5) ? [0.05, 0.05, 0.05] : randColor(rng), dark = rng.chance(0.3);
+    for (const side of [-1, 1]) {
+      const ex = side * 0.4 + turn * 0.25;
+      if (dark) f.ellipse(ex, ey, 0.27, 0.2, 0, [0.05, 0.05, 0.08], 0.9);
+      f.ellipse(ex, ey, 0.28, 0.21, 0, frame, 0.9);
+      f.ellipse(ex, ey, 0.24, 0.17, 0, dark ? [0.08, 0.08, 0.12] : [0.9, 0.9, 0.9], dark ? 0.95 : 0.12);
+    }
+    f.line(-0.14 + turn * 0.25, ey, 0.14 + turn * 0.25, ey, 0.05, frame);
+  }
+}
+
+function lowerFace(f: Face, rng: Rng, skin: Rgb, turn: number, beardColor: Rgb | null): void {
+  const nx = turn * 0.3, dark = shade(skin, 0.78);
+  f.line(nx - 0.02, -0.05, nx + 0.02, 0.3, 0.08, shade(skin, 0.9), 0.5); // bridge
+  f.ellipse(nx, 0.33, 0.15, 0.11, 0, dark, 0.6);
+  f.ellipse(nx, 0.3, 0.11, 0.09, 0, mix(skin, [1, 1, 1], 0.1), 0.7);
+  for (const side of [-1, 1]) f.ellipse(nx + side * 0.09, 0.4, 0.055, 0.03, 0, shade(skin, 0.45));
+  if (beardColor) beard(f, rng, beardColor); // under the lips: a beard leaves the mouth visible
+  const lip: Rgb = mix(shade(skin, 0.8), [0.75, 0.25, 0.3], rng.range(0.2, 0.6));
+  const my = rng.range(0.68, 0.76), mw = rng.range(0.22, 0.34), mx = turn * 0.25;
+  if (rng.chance(0.3)) { // open mouth / smile with teeth
+    f.ellipse(mx, my, mw, 0.11, 0, [0.25, 0.05, 0.07]);
+    f.ellipse(mx, my - 0.04, mw * 0.8, 0.04, 0, [0.95, 0.93, 0.88]);
+  } else {
+    f.ellipse(mx, my, mw, rng.range(0.05, 0.09), 0, lip);
+    f.line(mx - mw * 0.9, my, mx + mw * 0.9, my, 0.03, shade(lip, 0.5));
+  }
+  f.ellipse(mx, 1.12, 0.28, 0.1, 0, dark, 0.25); // chin shadow
+}
+
+function beard(f: Face, rng: Rng, hair: Rgb): void {
+  const full = rng.chance(0.6);
+  if (full) {
+    f.polygon([-0.95, 0.25, 0.95, 0.25, 0.75, 1.05, 0.25, 1.38, -0.25, 1.38, -0.75, 1.05], hair, 0.85);
+  } else f.ellipse(0, 1.15, 0.35, 0.25, 0, hair, 0.8); // goatee
+  if (rng.chance(0.7)) f.ellipse(0, 0.56, 0.34, 0.08, 0, hair); // moustache
+}
+
+function mask(f: Face, rng: Rng, turn: number, skin: Rgb): void {
+  const kind = rng.pick(["surgical", "surgical", "cloth", "n95"]);
+  const low = rng.chance(0.18); // worn below the nose: still "with_mask"
+  const t = low ? rng.range(0.46, 0.54) : rng.range(0.05, 0.25), b = rng.range(1.2, 1.35), m = turn * 0.15;
+  let col: Rgb = kind === "surgical"
+    ? rng.pick(SURGICAL)
+    : kind === "n95"
+    ? rng.pick(SURGICAL.slice(0, 3))
+    : randColor(rng);
+  if (rng.chance(0.05)) col = mix(skin, [1, 1, 1], rng.range(0.35, 0.6)); // skin-like masks are hard cases
+  const strap = shade(col, 0.85);
+  for (const v of [t + 0.05, t + 0.6]) {
+    f.line(-1.0 + m, v, -1.02, -0.05, 0.04, strap);
+    f.line(1.0 + m, v, 1.02, -0.05, 0.04, strap);
+  }
+  if (kind === "surgical") {
+    f.polygon(
+      [-1.0 + m, t, 1.0 + m, t, 0.92 + m, t + 0.6, 0.45 + m, b, -0.45 + m, b, -0.92 + m, t + 0.6],
+      col,
+    );
+    for (let i = 1; i <= 3; i++) {
+      const v = t + (i * (b - t)) / 4.5;
+      f.line(-0.88 + m, v, 0.88 + m, v + 0.02, 0.035, shade(col, 0.78), 0.8);
+    }
+    f.line(-0.45 + m, t + 0.03, 0.45 + m, t + 0.03, 0.04, [0.85, 0.85, 0.85], 0.7); // nose wire
+  } else if (kind === "cloth") {
+    f.ellipse(m, (t + b) / 2, 0.98, (b - t) / 2 + 0.05, 0, col);
+    f.polygon([-0.95 + m, t + 0.15, 0.95 + m, t + 0.15, 0.7 + m, t, -0.7 + m, t], col);
+    if (rng.chance(0.4)) { // printed pattern
+      const p2 = randColor(rng);
+      for (let i = 0; i < 10; i++) {
+        f.ellipse(rng.range(-0.7, 0.7) + m, rng.range(t + 0.15, b - 0.15), 0.06, 0.06, 0, p2);
+      }
+    }
+    f.line(m, t + 0.02, m, b, 0.04, shade(col, 0.7), 0.7); // centre seam
+  } else {
+    f.polygon([
+      -0.88 + m,
+      t + 0.12,
+      m,
+      t - 0.06,
+      0.88 + m,
+      t + 0.12,
+      0.78 + m,
+      t + 0.62,
+      m,
+      b + 0.05,
+      -0.78 + m,
+      t + 0.62,
+    ], col);
+    f.line(m, t - 0.04, m, b + 0.03, 0.05, shade(col, 0.75), 0.8);
+    if (rng.chance(0.35)) f.ellipse(0.38 + m, (t + b) / 2 + 0.1, 0.17, 0.15, 0, shade(col, 0.6));
+  }
+  f.ellipse(m, b - 0.12, 0.55, 0.16, 0, shade(col, 0.75), 0.3); // under-chin shading
+}
+
+function hand(f: Face, rng: Rng, skin: Rgb): void {
+  const side = rng.chance(0.5) ? -1 : 1, u = side * rng.range(0.75, 1.1), v = rng.range(0.8, 1.5);
+  const tone = mix(skin, [1, 0.9, 0.8], 0.1);
+  f.ellipse(u, v, 0.35, 0.42, side * 0.4, tone);
+  for (let i = 0; i < 4; i++) {
+    const a = -Math.PI / 2 + side * (0.2 + i * 0.22);
+    f.line(u, v - 0.2, u + Math.cos(a) * 0.55, v - 0.2 + Math.sin(a) * 0.55, 0.12, shade(tone, 0.97));
+  }
+}
+
+function neckScarf(f: Face, rng: Rng): void {
+  const col = rng.chance(0.5) ? rng.pick(SURGICAL) : randColor(rng);
+  f.polygon([-1.1, 1.3, 1.1, 1.3, 1.3, 1.85, -1.3, 1.85], col);
+  f.line(-1.0, 1.55, 1.0, 1.58, 0.05, shade(col, 0.75), 0.7);
+}
+
+/** Lighting gradient, colour cast, contrast, blur and sensor noise. */
+function camera(cv: Canvas, rng: Rng): void {
+  const n = cv.size, p = cv.px, a = rng.range(0, 2 * Math.PI), strength = rng.range(0, 0.5);
+  const gain = rng.range(0.65, 1.25),
+    cast: Rgb = [rng.range(0.9, 1.1), rng.range(0.9, 1.1), rng.range(0.9, 1.1)];
+  const contrast = rng.range(0.7, 1.2);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const l = gain * (1 + strength * ((x / n - 0.5) * Math.cos(a) + (y / n - 0.5) * Math.sin(a)));
+      const i = (y * n + x) * 3;
+      for (let k = 0; k < 3; k++) p[i + k] = 0.5 + (p[i + k] * l * cast[k] - 0.5) * contrast;
+    }
+  }
+  const blur = rng.chance(0.45) ? rng.int(1, 3) : 0;
+  if (blur) cv.blur(Math.ceil((blur * n) / 128));
+  const sigma = rng.range(0, 0.05);
+  for (let i = 0; i < p.length; i++) p[i] += sigma * rng.normal();
+}
+
+/**
+ * Draw one face as size×size RGB bytes (row-major, 3 channels).
+ *
+ * @example
+ * ```ts
+ * import { generateFace } from "./synthetic.ts";
+ * const img = generateFace(7, true, 64);
+ * console.assert(img.length === 64 * 64 * 3);
+ * ```
+ */
+export function generateFace(seed: number, withMask: boolean, size = 128): Uint8Array {
+  const rng = new Rng(mixSeed(seed, withMask ? 1 : 0, GENERATOR_VERSION));
+  const cv = new Canvas(size);
+  const skin = mix(rng.pick(SKIN), rng.pick(SKIN), rng.next());
+  background(cv, rng, skin);
+  const s = size * rng.range(0.22, 0.4);
+  const f = new Face(cv, size * rng.range(0.4, 0.6), size * rng.range(0.4, 0.56), s, rng.range(-0.4, 0.4));
+  const turn = rng.range(-0.5, 0.5), hair = rng.pick(HAIR);
+  const style = rng.pick(["short", "short", "long", "long", "curly", "bald", "cap", "scarf"]);
+  const hairColor = style === "scarf" || style === "cap" ? randColor(rng) : hair;
+  f.polygon([-2.4, 3.5, -2.2, 2.0, -0.6, 1.55, 0.6, 1.55, 2.2, 2.0, 2.4, 3.5], randColor(rng)); // shoulders
+  f.polygon([-0.45, 0.9, 0.45, 0.9, 0.5, 1.9, -0.5, 1.9], shade(skin, 0.85)); // neck
+  hairBack(f, rng, style, hairColor);
+  for (const side of [-1, 1]) {
+    if (side * turn < 0.3) f.ellipse(side * 1.0, 0.05, 0.16, 0.28, 0, shade(skin, 0.92));
+  }
+  f.ellipse(0, 0, 1, 1.3, 0, skin);
+  f.ellipse(-turn * 0.6, 0.1, 0.6, 1.1, 0, shade(skin, 0.88), Math.abs(turn) * 0.5); // cheek shadow
+  eyes(f, rng, turn, hair);
+  lowerFace(f, rng, skin, turn, rng.chance(withMask ? 0.12 : 0.18) ? hair : null);
+  if (withMask) mask(f, rng, turn, skin);
+  else if (rng.chance(0.15)) neckScarf(f, rng);
+  hairFront(f, rng, style, hairColor);
+  if (rng.chance(0.1)) hand(f, rng, skin);
+  camera(cv, rng);
+  return cv.toBytes();
+}
+
+/** Options of {@link writeSyntheticDir}. */
+export interface SyntheticDirOptions {
+  /** Base seed; image i of class c uses mixSeed(seed, c, i). @default 0 */
+  seed?: number;
+  /** Side in pixels. @default 128 */
+  size?: number;
+  /** Called after each image is written. */
+  onImage?: () => void;
+}
+
+/**
+ * Write `countPerClass` PNGs per class into `dir/with_mask/` and `dir/without_mask/`
+ * (files `00000.png`, ...), the same layout as Kaggle's face-mask-detection.
+ */
+export async function writeSyntheticDir(dir: string, countPerClass: number, opts: SyntheticDirOptions = {}) {
+  const { seed = 0, size = 128 } = opts;
+  const pending: Promise<void>[] = [];
+  for (const [c, name] of SYNTHETIC_CLASSES.entries()) {
+    await Deno.mkdir(join(dir, name), { recursive: true });
+    for (let i = 0; i < countPerClass; i++) {
+      const rgb = generateFace(mixSeed(seed, c, i), name === "with_mask", size);
+      const file = join(dir, name, `${String(i).padStart(5, "0")}.png`);
+      // Encoding runs on sharp's threads while the next face is drawn here.
+      pending.push(
+        sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 4 })
+          .toBuffer()
+          .then((png) => Deno.writeFile(file, png)).then(() => opts.onImage?.()),
+      );
+      if (pending.length >= 8) await Promise.all(pending.splice(0));
+    }
+  }
+  await Promise.all(pending);
+}

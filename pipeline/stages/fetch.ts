@@ -1,0 +1,208 @@
+/**
+ * Stage `fetch`: get the images (synthetic, a folder, a zip or Kaggle), decode and resize
+ * them with sharp, split them stratified with the profile seed, and write raw uint8 NHWC
+ * split files plus dataset.json, manifest.csv and results.part.json.
+ *
+ * Bad images (empty, truncated, not an image) are skipped, listed and warned about;
+ * structural problems (missing folder or class, empty class, checksum mismatch, zip slip)
+ * stop the stage with an error naming the path or field.
+ */
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { z } from "zod";
+import { stringify } from "csv-stringify/sync";
+import type { StageContext, StageResult } from "../core/types.ts";
+import { sha256Hex } from "../data/_hash.ts";
+import type { DatasetInfo } from "../data/dataset.ts";
+import { decodeImage, RESIZE_FIT, TensorCache } from "../data/decode.ts";
+import { findClassRoot, type ImageEntry, listClassImages } from "../data/sources/dir.ts";
+import { downloadKaggle, type KaggleOptions } from "../data/sources/kaggle.ts";
+import { syntheticDir } from "../data/sources/synthetic.ts";
+import { type FetchFn, resolveZip } from "../data/sources/zip.ts";
+import { type SplitName, SPLITS, stratifiedSplit } from "../data/split.ts";
+
+const sha256Field = z.string().regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex digits");
+
+/** Params of the fetch stage (unknown keys are rejected). */
+export const paramsSchema = z.strictObject({
+  /** Where images come from; synthetic needs no network. */
+  source: z.enum(["synthetic", "dir", "zip", "kaggle"]).default("synthetic"),
+  /** Class folder names, in label order. */
+  classes: z.array(z.string().min(1)).min(2).default(["with_mask", "without_mask"])
+    .refine((c) => new Set(c).size === c.length, "classes must be unique"),
+  /** Side of the square images after resize (the seed uses 128). */
+  size: z.int().min(8).max(1024).default(128),
+  /** Synthetic only: images per class (1638 × 2 ≈ the Kaggle set's 3,276). */
+  count_per_class: z.int().min(1).default(1638),
+  /** dir: the dataset folder; zip: a local zip file. Relative paths are from the repo root. */
+  path: z.string().min(1).optional(),
+  /** zip: an https URL (needs sha256). */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  /** zip/kaggle: expected sha256 of the zip (required with url). */
+  sha256: sha256Field.optional(),
+  /** kaggle: "owner/name". */
+  dataset: z.string().default("vijaykumar1799/face-mask-detection"),
+  /** Per-class fractions; they must sum to 1. */
+  split: z.strictObject({
+    train: z.number().min(0).max(1),
+    val: z.number().min(0).max(1),
+    test: z.number().min(0).max(1),
+  })
+    .default({ train: 0.7, val: 0.15, test: 0.15 })
+    .refine((s) => Math.abs(s.train + s.val + s.test - 1) < 1e-6, "split fractions must sum to 1"),
+}).superRefine((p, ctx) => {
+  if (p.source === "dir" && !p.path) {
+    ctx.addIssue({ code: "custom", path: ["path"], message: 'source "dir" needs "path"' });
+  }
+  if (p.source === "zip" && !p.path === !p.url) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["path"],
+      message: 'source "zip" needs exactly one of "path" or "url"',
+    });
+  }
+  if (p.url && !p.sha256) ctx.addIssue({ code: "custom", path: ["sha256"], message: '"url" needs "sha256"' });
+});
+
+/** Validated params of the fetch stage. */
+export type FetchParams = z.infer<typeof paramsSchema>;
+
+/** Side inputs a test can replace; the runner passes none. */
+export interface FetchDeps {
+  fetch?: FetchFn;
+  env?: KaggleOptions["env"];
+  home?: string;
+}
+
+interface Decoded {
+  entry: ImageEntry;
+  sha: string;
+  pixels: Uint8Array;
+}
+
+async function sourceRoot(ctx: StageContext<FetchParams>, deps: FetchDeps): Promise<string> {
+  const p = ctx.params, abs = (x: string) => (isAbsolute(x) ? x : resolve(ctx.root, x));
+  const fetchFn = deps.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  if (p.source === "synthetic") {
+    const { dir, generated } = await syntheticDir(ctx.cacheDir, ctx.seed, p.count_per_class, (total) => {
+      const bar = ctx.progress("generate", total, "img");
+      let left = total;
+      return () => (bar.tick(), --left === 0 && bar.done());
+    });
+    ctx.log.info(`synthetic faces ${generated ? "generated into" : "reused from"} ${dir}`);
+    return dir;
+  }
+  if (p.source === "dir") return abs(p.path!);
+  const zipOpts = { cacheDir: ctx.cacheDir, fetch: fetchFn, sha256: p.sha256 };
+  const extracted = p.source === "zip"
+    ? await resolveZip({ ...zipOpts, path: p.path && abs(p.path), url: p.url })
+    : await resolveZip({
+      cacheDir: ctx.cacheDir,
+      path: await downloadKaggle(p.dataset, { ...zipOpts, env: deps.env, home: deps.home }),
+    });
+  return findClassRoot(extracted, p.classes);
+}
+
+/** Hash, then decode (or read from the tensor cache) every entry, a few at a time. */
+async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) {
+  const cache = new TensorCache(ctx.cacheDir, ctx.params.size);
+  const bar = ctx.progress("decode", entries.length, "img");
+  const out: (Decoded | null)[] = new Array(entries.length).fill(null);
+  const skipped: { path: string; reason: string }[] = [];
+  let decoded = 0, fromCache = 0, next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const i = next++, entry = entries[i];
+      try {
+        const bytes = await Deno.readFile(entry.file);
+        const sha = await sha256Hex(bytes);
+        let pixels = await cache.get(sha);
+        if (pixels) fromCache++;
+        else {
+          pixels = await decodeImage(bytes, ctx.params.size);
+          await cache.put(sha, pixels);
+          decoded++;
+        }
+        out[i] = { entry, sha, pixels };
+      } catch (e) {
+        const reason = e instanceof Error ? e.message.split("\n")[0] : String(e);
+        skipped.push({ path: entry.path, reason });
+        ctx.log.warn(`skipped image "${entry.path}": ${reason}`);
+      }
+      bar.tick(1, { decoded, cached: fromCache, skipped: skipped.length });
+    }
+  };
+  // sharp decodes on its own thread pool; four in flight keep both cores busy.
+  await Promise.all(Array.from({ length: 4 }, worker));
+  bar.done({ decoded, cached: fromCache, skipped: skipped.length });
+  skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { items: out.filter((d): d is Decoded => d !== null), skipped, decoded, fromCache };
+}
+
+/** Run the fetch stage. */
+export async function run(ctx: StageContext<FetchParams>, deps: FetchDeps = {}): Promise<StageResult> {
+  const p = ctx.params;
+  const root = await sourceRoot(ctx, deps);
+  const entries = await listClassImages(root, p.classes);
+  const { items, skipped, decoded, fromCache } = await decodeAll(ctx, entries);
+  for (const [c, name] of p.classes.entries()) {
+    if (!items.some((d) => d.entry.label === c)) {
+      throw new Error(
+        `Class "${name}" has no readable images in "${join(root, name)}" (all ${skipped.length} skipped)`,
+      );
+    }
+  }
+
+  const split = stratifiedSplit(items.map((d) => d.entry.label), p.classes.length, p.split, ctx.seed);
+  const per = p.size * p.size * 3;
+  const counts = {} as DatasetInfo["counts"];
+  const splits = {} as DatasetInfo["splits"];
+  const manifest: string[][] = [["path", "label", "split", "sha256"]];
+  for (const name of SPLITS) {
+    const idx = split[name], buf = new Uint8Array(idx.length * per);
+    counts[name] = Object.fromEntries(p.classes.map((c) => [c, 0]));
+    idx.forEach((i, k) => {
+      const d = items[i];
+      buf.set(d.pixels, k * per);
+      counts[name][p.classes[d.entry.label]]++;
+      manifest.push([d.entry.path, p.classes[d.entry.label], name, d.sha]);
+    });
+    await Deno.writeFile(join(ctx.outDir, `${name}.u8`), buf);
+    splits[name] = { file: `${name}.u8`, count: idx.length, labels: idx.map((i) => items[i].entry.label) };
+  }
+
+  const where = relative(ctx.root, root).startsWith("..") ? root : relative(ctx.root, root);
+  const info: DatasetInfo = {
+    classes: p.classes,
+    size: p.size,
+    source: p.source,
+    fit: RESIZE_FIT,
+    seed: ctx.seed,
+    counts,
+    splits,
+  };
+  await Deno.writeTextFile(join(ctx.outDir, "dataset.json"), JSON.stringify(info) + "\n");
+  // Rows are in split-file order: row k of a split is image k of <split>.u8.
+  await Deno.writeTextFile(join(ctx.outDir, "manifest.csv"), stringify(manifest));
+  const total = Object.fromEntries(SPLITS.map((s) => [s, splits[s].count])) as Record<SplitName, number>;
+  const dataset = {
+    source: p.source,
+    root: where,
+    classes: p.classes,
+    size: p.size,
+    fit: RESIZE_FIT,
+    images: items.length,
+    total,
+    counts,
+    skipped,
+  };
+  await Deno.writeTextFile(
+    join(ctx.outDir, "results.part.json"),
+    JSON.stringify({ dataset }, null, 2) + "\n",
+  );
+  ctx.log.info(
+    `${items.length} images: ${decoded} decoded, ${fromCache} from cache, ${skipped.length} skipped`,
+  );
+  return {
+    summary: { ...dataset, decoded, from_cache: fromCache, skipped: skipped.length, skipped_files: skipped },
+  };
+}

@@ -1,0 +1,49 @@
+import {
+  deepStrictEqual as assertEquals,
+  notDeepStrictEqual as assertNotEquals,
+  ok as assert,
+} from "node:assert";
+import { join } from "node:path";
+import { generateFace, writeSyntheticDir } from "../pipeline/data/synthetic.ts";
+
+const mean = (a: Uint8Array) => a.reduce((s, v) => s + v, 0) / a.length;
+
+Deno.test("generateFace is deterministic per seed and class", () => {
+  assertEquals(generateFace(11, true, 64), generateFace(11, true, 64));
+  assertNotEquals(generateFace(11, true, 64), generateFace(12, true, 64));
+  assertNotEquals(generateFace(11, true, 64), generateFace(11, false, 64));
+  assertEquals(generateFace(3, false).length, 128 * 128 * 3);
+});
+
+Deno.test("generated faces are visibly varied", () => {
+  const imgs = Array.from({ length: 16 }, (_, i) => generateFace(i, i % 2 === 0, 64));
+  const means = imgs.map(mean);
+  const avg = means.reduce((a, b) => a + b) / means.length;
+  const spread = Math.sqrt(means.reduce((s, m) => s + (m - avg) ** 2, 0) / means.length);
+  assert(spread > 8, `image means spread ${spread.toFixed(1)} should exceed 8 grey levels`);
+  // Pairwise: no two images are near-duplicates (mean absolute difference > 20).
+  for (let i = 0; i < imgs.length; i++) {
+    for (let j = i + 1; j < imgs.length; j++) {
+      let d = 0;
+      for (let k = 0; k < imgs[i].length; k++) d += Math.abs(imgs[i][k] - imgs[j][k]);
+      assert(d / imgs[i].length > 20, `images ${i} and ${j} are too similar`);
+    }
+  }
+});
+
+Deno.test("writeSyntheticDir writes one folder per class", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let ticks = 0;
+    await writeSyntheticDir(dir, 3, { seed: 5, size: 32, onImage: () => ticks++ });
+    for (const c of ["with_mask", "without_mask"]) {
+      const names = [...Deno.readDirSync(join(dir, c))].map((e) => e.name).sort();
+      assertEquals(names, ["00000.png", "00001.png", "00002.png"]);
+    }
+    assertEquals(ticks, 6);
+    const png = await Deno.readFile(join(dir, "with_mask", "00000.png"));
+    assertEquals([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
