@@ -1,0 +1,59 @@
+"""PyTorch reference for bench_train.ts: the same classifier, Adam, 2 threads; prints JSON last."""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+
+CHANNELS = {"teacher": (32, 64, 128, 0.2), "medium": (24, 48, 96, 0.1), "small": (8, 16, 32, 0.0)}
+
+
+def build(name: str) -> nn.Module:
+    *chs, drop = CHANNELS[name]
+    layers, cin = [], 3
+    for c in chs:
+        layers += [nn.Conv2d(cin, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
+        cin = c
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    if drop > 0:
+        layers.append(nn.Dropout(drop))
+    layers.append(nn.Linear(cin, 2))
+    return nn.Sequential(*layers)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="teacher")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    model = build(a.model).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(a.batch, 3, a.size, a.size)
+    y = torch.arange(a.batch) % 2
+    times = []
+    for i in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        ms = (time.perf_counter() - t0) * 1000
+        if i >= a.warmup:
+            times.append(ms)
+        print(f"{'warmup' if i < a.warmup else f'step {i - a.warmup + 1}/{a.steps}'}: {ms:.0f} ms, loss {loss.item():.4f}")
+    med = statistics.median(times)
+    print(json.dumps({"model": a.model, "batch": a.batch, "size": a.size, "steps": a.steps, "threads": a.threads,
+                      "torch": torch.__version__, "img_per_s": round(a.batch / med * 1000, 2),
+                      "step_ms_median": round(med, 1)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+/**
+ * Training-throughput benchmark of the engine (optionally against PyTorch on the same machine).
+ *
+ *   deno task bench:train --model teacher --batch 32 --size 128 --steps 10 [--workers N] [--torch]
+ *     [--warmup 2] [--profile]
+ *
+ * `--profile` (with `--workers 1`) prints the mean ms per phase of a step. The last stdout line is
+ * a JSON summary; `img_per_s` is batch / median step time.
+ */
+import { CLASSIFIERS } from "../models/classifier.ts";
+import { createTrainer } from "./mod.ts";
+import { profile } from "./_graph.ts";
+
+function arg(name: string, def?: string): string | undefined {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length && !Deno.args[i + 1].startsWith("--") ? Deno.args[i + 1] : def;
+}
+
+/** CPU seconds used by this process so far, all threads (workers included); Linux only. */
+function cpuSeconds(): number | undefined {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Run bench_torch.py with Debian's python3; undefined (with a message) when torch is missing. */
+async function torchBench(model: string, batch: number, size: number, steps: number, warmup: number) {
+  const script = new URL("./bench_torch.py", import.meta.url).pathname;
+  const py = "/usr/bin/python3";
+  const cmd = new Deno.Command(py, {
+    args: [
+      script,
+      "--model",
+      model,
+      "--batch",
+      `${batch}`,
+      "--size",
+      `${size}`,
+      "--steps",
+      `${steps}`,
+      "--warmup",
+      `${warmup}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  let out;
+  try {
+    out = await cmd.output();
+  } catch (e) {
+    console.log(`torch: cannot run ${py}: ${(e as Error).message}`);
+    return undefined;
+  }
+  const text = new TextDecoder().decode(out.stdout).trim();
+  const err = new TextDecoder().decode(out.stderr).trim();
+  if (!out.success) {
+    console.log(`torch: bench_torch.py failed (PyTorch missing? apt-get install python3-torch):\n${err}`);
+    return undefined;
+  }
+  for (const line of text.split("\n")) console.log(`torch: ${line}`);
+  return JSON.parse(text.split("\n").pop()!) as { img_per_s: number; threads: number; torch: string };
+}
+
+const model = arg("model", "teacher")!;
+const spec = CLASSIFIERS[model];
+if (!spec) throw new Error(`unknown model ${model}; one of ${Object.keys(CLASSIFIERS).join(", ")}`);
+const batch = Number(arg("batch", "32")),
+  size = Number(arg("size", "128")),
+  steps = Number(arg("steps", "10"));
+const warmup = Number(arg("warmup", "2"));
+const workersArg = arg("workers");
+const trainer = await createTrainer({
+  model: spec,
+  inputShape: [size, size, 3],
+  seed: 1,
+  learningRate: 1e-3,
+  workers: workersArg ? Number(workersArg) : undefined,
+});
+const workers = workersArg ? Number(workersArg) : ((navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1);
+let s = 12345;
+const x = new Float32Array(batch * size * size * 3).map(() =>
+  (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
+);
+const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+const times: number[] = [];
+let cpu0: number | undefined;
+for (let i = 0; i < warmup + steps; i++) {
+  if (i === warmup) {
+    for (const k in profile) delete profile[k];
+    cpu0 = cpuSeconds();
+  }
+  const t0 = performance.now();
+  const { loss } = await trainer.trainStep(x, labels);
+  const ms = performance.now() - t0;
+  if (i >= warmup) times.push(ms);
+  const tag = i < warmup ? "warmup" : `step ${i - warmup + 1}/${steps}`;
+  console.log(
+    `${tag}: ${ms.toFixed(0)} ms, ${(batch / ms * 1000).toFixed(2)} img/s, loss ${loss.toFixed(4)}`,
+  );
+}
+const cpu1 = cpuSeconds();
+await trainer.dispose();
+if (Deno.args.includes("--profile")) {
+  if (workers !== 1) console.log("profile: phases are timed in the workers; use --workers 1");
+  else {
+    const phases = Object.entries(profile).map(([k, v]) => `${k} ${(v / steps).toFixed(0)}`);
+    console.log(`profile (mean ms/step): ${phases.join(", ")}`);
+  }
+}
+const stepMs = median(times);
+const result: Record<string, unknown> = {
+  model,
+  batch,
+  size,
+  steps,
+  workers,
+  backend: "wasm",
+  img_per_s: Number((batch / stepMs * 1000).toFixed(2)),
+  step_ms_median: Number(stepMs.toFixed(1)),
+  // CPU time per step over all threads, and the machine's load: wall-clock figures depend on it.
+  cpu_ms_per_step: cpu0 !== undefined && cpu1 !== undefined ? Math.round((cpu1 - cpu0) * 1000 / steps) : null,
+  loadavg_1m: Deno.loadavg()[0],
+};
+if (Deno.args.includes("--torch")) {
+  const t = await torchBench(model, batch, size, steps, warmup);
+  if (t) {
+    result.torch_img_per_s = t.img_per_s;
+    result.torch_threads = t.threads;
+    result.torch_version = t.torch;
+    result.ratio = Number(((result.img_per_s as number) / t.img_per_s).toFixed(3));
+  } else result.torch_img_per_s = null;
+}
+console.log(JSON.stringify(result));
