@@ -7,6 +7,7 @@
  * `--profile` (with `--workers 1`) prints the mean ms per phase of a step. The last stdout line is
  * a JSON summary; `img_per_s` is batch / median step time.
  */
+import { createProgress } from "../core/progress.ts";
 import { CLASSIFIERS } from "../models/classifier.ts";
 import { createTrainer } from "./mod.ts";
 import { profile } from "./_graph.ts";
@@ -71,11 +72,22 @@ async function torchBench(model: string, batch: number, size: number, steps: num
 
 const model = arg("model", "teacher")!;
 const spec = CLASSIFIERS[model];
-if (!spec) throw new Error(`unknown model ${model}; one of ${Object.keys(CLASSIFIERS).join(", ")}`);
+if (!spec) {
+  console.error(
+    `bench:train: --model "${model}" is unknown; use one of ${Object.keys(CLASSIFIERS).join(", ")}`,
+  );
+  Deno.exit(2);
+}
 const batch = Number(arg("batch", "32")),
   size = Number(arg("size", "128")),
   steps = Number(arg("steps", "10"));
 const warmup = Number(arg("warmup", "2"));
+for (const [flag, value] of Object.entries({ batch, size, steps })) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`bench:train: --${flag} must be a positive integer, got "${arg(flag)}"`);
+    Deno.exit(2);
+  }
+}
 const workersArg = arg("workers");
 const trainer = await createTrainer({
   model: spec,
@@ -92,6 +104,7 @@ const x = new Float32Array(batch * size * size * 3).map(() =>
 const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
 const times: number[] = [];
 let cpu0: number | undefined;
+const bar = createProgress(`bench:train ${model} b${batch} ${size}px`, warmup + steps, "step");
 for (let i = 0; i < warmup + steps; i++) {
   if (i === warmup) {
     for (const k in profile) delete profile[k];
@@ -101,11 +114,14 @@ for (let i = 0; i < warmup + steps; i++) {
   const { loss } = await trainer.trainStep(x, labels);
   const ms = performance.now() - t0;
   if (i >= warmup) times.push(ms);
-  const tag = i < warmup ? "warmup" : `step ${i - warmup + 1}/${steps}`;
-  console.log(
-    `${tag}: ${ms.toFixed(0)} ms, ${(batch / ms * 1000).toFixed(2)} img/s, loss ${loss.toFixed(4)}`,
-  );
+  bar.tick(1, {
+    phase: i < warmup ? "warmup" : "timed",
+    ms: ms.toFixed(0),
+    "img/s": (batch / ms * 1000).toFixed(2),
+    loss: loss.toFixed(4),
+  });
 }
+bar.done({ "median img/s": (batch / median(times) * 1000).toFixed(2) });
 const cpu1 = cpuSeconds();
 await trainer.dispose();
 if (Deno.args.includes("--profile")) {
