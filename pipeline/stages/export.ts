@@ -1,20 +1,173 @@
 /**
- * Stage "export": write the trained and compressed models in deployable formats (tfjs, ONNX, ...).
- * Not implemented yet: the runner reports it as "not_implemented" and runs downstream stages.
+ * Stage "export": every model variant of `train` and `compress` → tfjs (copied checkpoint),
+ * ONNX fp32 (batch norm folded, checked against tfjs), ONNX fp16 weights, ONNX int8 QDQ
+ * (calibrated on training images, MinMax and percentile; the better on the val split is
+ * "onnx-int8"). Sizes raw and gzip, parity and onnxruntime accuracy go to results.part.json
+ * under `exports` (rows with latency come from the bench stage).
+ *
+ * ONNX contract (also in each file's metadata_props): input `input`, float32 RGB in [0, 1]
+ * (pixel / 255), NHWC [N, size, size, 3] by default (`layout: nchw` gives [N, 3, size, size]);
+ * outputs `logits` [N, classes] and `probs` = Softmax(logits) (drop with `probs: false`).
  */
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
 import { z } from "zod";
-import type { StageContext, StageResult } from "../core/types.ts";
+import type { ModelRecord, ResultsPart, StageContext, StageResult } from "../core/types.ts";
+import { type Dataset, loadDataset } from "../data/dataset.ts";
+import { initEngine } from "../engine/mod.ts";
+import { account } from "../models/accounting.ts";
+import { loadModel, writeAtomic } from "../models/io.ts";
+import { exportVariant, FORMATS, type VariantExport } from "../export/variant.ts";
+
+const METHODS = ["minmax", "percentile"] as const;
 
 /** Params of the export stage. */
 export const paramsSchema = z.strictObject({
-  /** Formats to write. */
-  formats: z.array(z.enum(["tfjs", "onnx", "tflite"])).default(["tfjs", "onnx"]),
+  /** Formats to write; bench measures each. */
+  formats: z.array(z.enum(FORMATS)).min(1).default([...FORMATS]),
+  /** ONNX input layout: NHWC (as tfjs and the data set; a Transpose inside) or native NCHW. */
+  layout: z.enum(["nhwc", "nchw"]).default("nhwc"),
+  /** Add a `probs` (Softmax) output beside `logits`. */
+  probs: z.boolean().default(true),
+  /** Test images compared between tfjs and onnxruntime fp32. */
+  parity_images: z.int().min(1).default(32),
+  /** Max |onnxruntime − tfjs| allowed for fp32 (the stage fails above it). */
+  parity_tolerance: z.number().positive().default(1e-4),
+  calibration: z.strictObject({
+    /** Training images the int8 activation ranges are calibrated on. */
+    images: z.int().min(1).default(128),
+    /** Calibration methods; each writes model.int8-<method>.onnx. */
+    methods: z.array(z.enum(METHODS)).min(1).default([...METHODS]),
+    /** Percentile kept by the percentile method. */
+    percentile: z.number().min(50).max(100).default(99.99),
+    /** Activation type; uint8 is onnxruntime's fast path on x86 (U8S8). */
+    activations: z.enum(["uint8", "int8"]).default("uint8"),
+  }).default({ images: 128, methods: [...METHODS], percentile: 99.99, activations: "uint8" }),
+  /** Which calibration is the "onnx-int8" format: one method, or the best on the val split. */
+  int8_pick: z.enum(["auto", ...METHODS]).default("auto"),
 });
 
-/** Read by the runner: this stage is declared but not written yet. */
-export const implemented = false;
+export type ExportParams = z.infer<typeof paramsSchema>;
 
-/** Not implemented yet; the runner never calls it while `implemented` is false. */
-export function run(_ctx: StageContext<z.infer<typeof paramsSchema>>): Promise<StageResult> {
-  return Promise.reject(new Error("stage export is not implemented yet"));
+/** One exported variant in results.part.json `exports`. */
+export interface ExportRecord extends VariantExport {
+  technique: string;
+  /** Stage the checkpoint came from. */
+  source: string;
+  input: number[];
+  params_total: number;
+  params_zero: number;
+  params_nonzero: number;
+  params_tfjs: number;
+  flops: number;
+}
+
+/** Export every variant of the train and compress stages. */
+export async function run(ctx: StageContext<ExportParams>): Promise<StageResult> {
+  const p = ctx.params;
+  const sources = await readSources(ctx);
+  if (Object.keys(sources).length === 0) {
+    throw new Error(
+      `export: no models found in the results.part.json of ${JSON.stringify(Object.keys(ctx.depDirs))}`,
+    );
+  }
+  await initEngine();
+  const data: Dataset | undefined = ctx.depDirs.fetch ? await loadDataset(ctx.depDirs.fetch) : undefined;
+  const exports: Record<string, ExportRecord> = {};
+  const bar = ctx.progress("export", Object.keys(sources).length, "models");
+  for (const [name, { stage, dir, record }] of Object.entries(sources)) {
+    const checkpointDir = join(dir, record.checkpoint);
+    const model = await loadModel(checkpointDir);
+    const counts = account(model);
+    const out = await exportVariant(model, {
+      checkpointDir,
+      outDir: ctx.outDir,
+      name,
+      formats: p.formats,
+      layout: p.layout,
+      probs: p.probs,
+      data,
+      parityImages: p.parity_images,
+      tolerance: p.parity_tolerance,
+      calibration: p.calibration,
+      int8Pick: p.int8_pick,
+      seed: ctx.seed,
+      metadata: {
+        variant: name,
+        technique: record.technique,
+        preprocessing: "RGB, pixel / 255 → float32 in [0, 1], resized (stretched) to the input size",
+        ...(data ? { classes: JSON.stringify(data.classes) } : {}),
+        source: `tfjs-layers ${tf.version.tfjs} checkpoint of stage ${stage}`,
+      },
+    });
+    exports[name] = {
+      technique: record.technique,
+      source: stage,
+      input: (model.inputs[0].shape as number[]).slice(1),
+      params_total: counts.params_total,
+      params_zero: counts.params_zero,
+      params_nonzero: counts.params_nonzero,
+      params_tfjs: counts.params_tfjs,
+      flops: counts.flops,
+      ...out,
+    };
+    model.dispose();
+    const f = out.formats;
+    ctx.log.info(
+      `${name}: fp32 max|Δ| vs tfjs ${f["onnx-fp32"]?.max_abs_diff_vs_tfjs?.toExponential(1)}, sizes ${
+        Object.entries(f).map(([k, r]) => `${k} ${r.size_bytes}`).join(", ")
+      }, int8 (${f["onnx-int8"]?.calibration}) acc ${f["onnx-int8"]?.accuracy?.toFixed(4)} vs fp32 ${
+        f["onnx-fp32"]?.accuracy?.toFixed(4)
+      }`,
+    );
+    bar.tick(1, { model: name });
+  }
+  bar.done();
+  const part: ResultsPart = {
+    exports,
+    layout: p.layout.toUpperCase(),
+    input_name: "input",
+    outputs: p.probs ? ["logits", "probs"] : ["logits"],
+  };
+  await writeAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
+  return {
+    summary: Object.fromEntries(
+      Object.entries(exports).map(([name, e]) => [name, {
+        max_abs_diff: e.formats["onnx-fp32"]?.max_abs_diff_vs_tfjs,
+        int8_ratio: e.formats["onnx-fp32"] && e.formats["onnx-int8"]
+          ? Number((e.formats["onnx-fp32"].size_bytes / e.formats["onnx-int8"].size_bytes).toFixed(2))
+          : undefined,
+        int8_accuracy: e.formats["onnx-int8"]?.accuracy,
+      }]),
+    ),
+  };
+}
+
+interface Source {
+  stage: string;
+  dir: string;
+  record: ModelRecord;
+}
+
+/** Model records of the train and compress stages (compress may be absent). */
+async function readSources(ctx: StageContext<ExportParams>): Promise<Record<string, Source>> {
+  const sources: Record<string, Source> = {};
+  for (const stage of ["train", "compress"]) {
+    const dir = ctx.depDirs[stage];
+    if (!dir) continue;
+    let part: ResultsPart;
+    try {
+      part = JSON.parse(await Deno.readTextFile(join(dir, "results.part.json")));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      throw new Error(`export: cannot read "${join(dir, "results.part.json")}": ${(error as Error).message}`);
+    }
+    for (const [name, record] of Object.entries(part.models ?? {})) {
+      if (sources[name]) {
+        throw new Error(`export: variant "${name}" comes from both ${sources[name].stage} and ${stage}`);
+      }
+      sources[name] = { stage, dir, record };
+    }
+  }
+  return sources;
 }

@@ -1,0 +1,316 @@
+/**
+ * Post-training transforms of an fp32 ONNX graph:
+ *
+ * - `toFloat16`: float16 initializers, each followed by Cast(to float); inputs, outputs and
+ *   compute stay float32 (onnxruntime folds the Casts at load time, so this format is about size).
+ * - `quantizeQdq`: static int8 quantization in QDQ form. Conv and Gemm weights become per-channel
+ *   (axis 0) symmetric int8 + DequantizeLinear; biases int32 with scale = x_scale·w_scale; the
+ *   activations feeding and leaving each Conv/Gemm (after its Relu, if any) get a
+ *   QuantizeLinear → DequantizeLinear pair with a calibrated scale/zero point (uint8 or int8,
+ *   asymmetric). Graph outputs stay float; ConvTranspose stays float (weights and all).
+ *   onnxruntime fuses DQ → Conv → (Relu) → Q into QLinearConv.
+ * - `calibrate`: activation ranges from N images through onnxruntime, MinMax or percentile.
+ */
+import { cloneGraph, encodeModel, type Initializer, type OnnxGraph, type OnnxNode } from "./onnx_model.ts";
+import { createSession, runBatch } from "./ort.ts";
+
+/** IEEE 754 float32 → float16 bit pattern, round to nearest even (overflow → ±inf). */
+export function f32ToF16(value: number): number {
+  const f32 = new Float32Array([value]);
+  const x = new Uint32Array(f32.buffer)[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1), mid = 1 << (shift - 1);
+    if (rest > mid || (rest === mid && (half & 1))) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1))) half++; // may carry into the exponent: correct
+  return sign | half;
+}
+
+/**
+ * Store every float initializer as float16 and Cast it back to float32 in the graph.
+ *
+ * @example
+ * ```ts
+ * import { toFloat16 } from "./quantize.ts";
+ * const g = toFloat16({ name: "g", metadata: {}, inputs: [], outputs: [], nodes: [],
+ *   initializers: [{ name: "w", dtype: "float", dims: [2], data: new Float32Array([1, 0.5]) }] });
+ * console.assert(g.nodes[0].op === "Cast" && g.initializers[0].dtype === "float16");
+ * ```
+ */
+export function toFloat16(graph: OnnxGraph): OnnxGraph {
+  const g = cloneGraph(graph);
+  const casts: OnnxNode[] = [];
+  g.initializers = g.initializers.map((t) => {
+    if (t.dtype !== "float") return t;
+    const half = new Uint16Array(t.data.length);
+    for (let i = 0; i < half.length; i++) half[i] = f32ToF16((t.data as Float32Array)[i]);
+    casts.push({
+      op: "Cast",
+      name: `${t.name}/cast`,
+      inputs: [`${t.name}.fp16`],
+      outputs: [t.name],
+      attrs: { to: { int: 1 } },
+    });
+    return { name: `${t.name}.fp16`, dtype: "float16", dims: t.dims, data: half };
+  });
+  g.nodes = [...casts, ...g.nodes];
+  g.metadata.weights_dtype = "float16";
+  return g;
+}
+
+/** An activation range. */
+export interface Range {
+  min: number;
+  max: number;
+}
+
+export type CalibrationMethod = "minmax" | "percentile";
+
+export interface CalibrateOptions {
+  method: CalibrationMethod;
+  /** Percentile kept for `percentile`, e.g. 99.99 (the lower end uses 100 − p). @default 99.99 */
+  percentile?: number;
+  /** Images per onnxruntime call. @default 16 */
+  batch?: number;
+}
+
+/** The activations `quantizeQdq` quantizes: inputs of Conv/Gemm, outputs (after Relu) of Conv/Gemm. */
+export function activationTargets(graph: OnnxGraph): string[] {
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const inits = new Set(graph.initializers.map((t) => t.name));
+  const consumers = (v: string) => graph.nodes.filter((n) => n.inputs.includes(v));
+  const targets = new Set<string>();
+  for (const n of graph.nodes) {
+    if (n.op !== "Conv" && n.op !== "Gemm") continue;
+    if (!inits.has(n.inputs[0])) targets.add(n.inputs[0]);
+    let y = n.outputs[0];
+    const next = consumers(y);
+    if (next.length === 1 && next[0].op === "Relu") y = next[0].outputs[0];
+    targets.add(y);
+  }
+  return [...targets].filter((t) => !outputs.has(t));
+}
+
+/**
+ * Calibrate activation ranges of `targets` on `images` (a float batch of `count` images with
+ * per-image dims `dims`, e.g. [64, 64, 3]) with onnxruntime.
+ */
+export async function calibrate(
+  graph: OnnxGraph,
+  targets: string[],
+  images: Float32Array,
+  count: number,
+  dims: number[],
+  options: CalibrateOptions,
+): Promise<Map<string, Range>> {
+  const g = cloneGraph(graph);
+  g.outputs = targets.map((name) => ({ name }));
+  const session = await createSession(encodeModel(g));
+  const per = dims.reduce((a, b) => a * b, 1), batch = options.batch ?? 16;
+  const pass = async (visit: (name: string, values: Float32Array) => void) => {
+    for (let i = 0; i < count; i += batch) {
+      const n = Math.min(batch, count - i);
+      const out = await runBatch(session, images.subarray(i * per, (i + n) * per), [n, ...dims]);
+      for (const t of targets) visit(t, out[t]);
+    }
+  };
+  const ranges = new Map<string, Range>(targets.map((t) => [t, { min: Infinity, max: -Infinity }]));
+  await pass((t, v) => {
+    const r = ranges.get(t)!;
+    for (const x of v) {
+      if (x < r.min) r.min = x;
+      if (x > r.max) r.max = x;
+    }
+  });
+  if (options.method === "percentile") {
+    // Second pass: a histogram over [min, max] per tensor, then the percentile from its CDF.
+    const BINS = 4096;
+    const hists = new Map(targets.map((t) => [t, new Float64Array(BINS)]));
+    await pass((t, v) => {
+      const r = ranges.get(t)!, h = hists.get(t)!, w = (r.max - r.min) / BINS || 1;
+      for (const x of v) h[Math.min(BINS - 1, Math.floor((x - r.min) / w))]++;
+    });
+    const p = (options.percentile ?? 99.99) / 100;
+    for (const t of targets) {
+      const r = ranges.get(t)!, h = hists.get(t)!, w = (r.max - r.min) / BINS;
+      const total = h.reduce((a, b) => a + b, 0);
+      let acc = 0, lo = 0, hi = BINS - 1;
+      for (let b = 0; b < BINS; b++) {
+        acc += h[b];
+        if (acc < total * (1 - p)) lo = b + 1;
+        if (acc >= total * p) {
+          hi = b;
+          break;
+        }
+      }
+      ranges.set(t, { min: lo === 0 ? r.min : r.min + lo * w, max: r.min + (hi + 1) * w });
+    }
+  }
+  await session.release();
+  return ranges;
+}
+
+export interface QdqOptions {
+  /** Activation type. uint8 (U8S8) is what onnxruntime's x86 kernels are fastest with. @default "uint8" */
+  activations?: "uint8" | "int8";
+}
+
+/** Per-tensor affine parameters for `range` in `type` (range widened to include 0). */
+export function activationParams(range: Range, type: "uint8" | "int8"): { scale: number; zeroPoint: number } {
+  const lo = Math.min(range.min, 0), hi = Math.max(range.max, 0);
+  const qmin = type === "uint8" ? 0 : -128, qmax = qmin + 255;
+  const scale = hi > lo ? (hi - lo) / 255 : 1;
+  const zeroPoint = Math.max(qmin, Math.min(qmax, Math.round(qmin - lo / scale)));
+  return { scale, zeroPoint };
+}
+
+/**
+ * Insert QDQ pairs on calibrated activations and quantize Conv/Gemm weights per channel.
+ *
+ * @example
+ * ```ts
+ * import { activationParams } from "./quantize.ts";
+ * const { zeroPoint } = activationParams({ min: 0, max: 6 }, "uint8");
+ * console.assert(zeroPoint === 0); // post-ReLU ranges map 0 to the lowest code
+ * ```
+ */
+export function quantizeQdq(
+  graph: OnnxGraph,
+  ranges: Map<string, Range>,
+  options: QdqOptions = {},
+): OnnxGraph {
+  const type = options.activations ?? "uint8";
+  const g = cloneGraph(graph);
+  const inits = new Map(g.initializers.map((t) => [t.name, t]));
+  const params = new Map<string, { scale: number; zeroPoint: number }>();
+  for (const [t, r] of ranges) params.set(t, activationParams(r, type));
+  // MaxPool between two quantized tensors keeps its input's parameters, so onnxruntime can drop
+  // the QDQ around it and pool in uint8.
+  for (const n of g.nodes) {
+    if (n.op === "MaxPool" && params.has(n.inputs[0]) && params.has(n.outputs[0])) {
+      params.set(n.outputs[0], params.get(n.inputs[0])!);
+    }
+  }
+  const added: Initializer[] = [];
+  const pre: OnnxNode[] = [];
+  const replaced = new Set<string>();
+  const zp = (v: number) => type === "uint8" ? new Uint8Array([v]) : new Int8Array([v]);
+
+  // Activations: t → Q → DQ → every consumer of t.
+  const qdq = new Map<string, string>();
+  for (const [t, { scale, zeroPoint }] of params) {
+    added.push({ name: `${t}.scale`, dtype: "float", dims: [], data: new Float32Array([scale]) });
+    added.push({ name: `${t}.zero_point`, dtype: type, dims: [], data: zp(zeroPoint) });
+    qdq.set(t, `${t}/dq`);
+  }
+  const nodes: OnnxNode[] = [];
+  for (const n of g.nodes) {
+    nodes.push({ ...n, inputs: n.inputs.map((v) => qdq.get(v) ?? v) });
+    for (const y of n.outputs) if (qdq.has(y)) nodes.push(...qdqPair(y));
+  }
+  for (const input of g.inputs) if (qdq.has(input.name)) pre.push(...qdqPair(input.name));
+
+  // Weights and biases of Conv / Gemm.
+  for (const n of nodes) {
+    if (n.op !== "Conv" && n.op !== "Gemm") continue;
+    const w = inits.get(n.inputs[1]);
+    if (!w || w.dtype !== "float") continue;
+    const wScale = quantizeWeight(w, added, pre, replaced);
+    const xName = n.inputs[0].endsWith("/dq") ? n.inputs[0].slice(0, -3) : "";
+    const b = inits.get(n.inputs[2] ?? "");
+    if (b && params.has(xName)) quantizeBias(b, params.get(xName)!.scale, wScale, added, pre, replaced);
+  }
+  g.initializers = [...g.initializers.filter((t) => !replaced.has(t.name)), ...added];
+  g.nodes = [...pre, ...nodes];
+  g.metadata.quantization = `QDQ int8 weights (per-channel, axis 0), ${type} activations`;
+  return g;
+
+  function qdqPair(t: string): OnnxNode[] {
+    const io = [`${t}.scale`, `${t}.zero_point`];
+    return [
+      { op: "QuantizeLinear", name: `${t}/quantize`, inputs: [t, ...io], outputs: [`${t}/q`] },
+      { op: "DequantizeLinear", name: `${t}/dequantize`, inputs: [`${t}/q`, ...io], outputs: [`${t}/dq`] },
+    ];
+  }
+}
+
+/** Symmetric per-output-channel int8 weights + DequantizeLinear(axis 0) producing the old name. */
+function quantizeWeight(
+  w: Initializer,
+  added: Initializer[],
+  pre: OnnxNode[],
+  replaced: Set<string>,
+): Float32Array {
+  const data = w.data as Float32Array, channels = w.dims[0], per = data.length / channels;
+  const q = new Int8Array(data.length), scales = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let max = 0;
+    for (let j = 0; j < per; j++) max = Math.max(max, Math.abs(data[c * per + j]));
+    const s = max > 0 ? max / 127 : 1;
+    scales[c] = s;
+    for (let j = 0; j < per; j++) {
+      q[c * per + j] = Math.max(-127, Math.min(127, Math.round(data[c * per + j] / s)));
+    }
+  }
+  added.push({ name: `${w.name}.int8`, dtype: "int8", dims: w.dims, data: q });
+  added.push({ name: `${w.name}.scale`, dtype: "float", dims: [channels], data: scales });
+  added.push({
+    name: `${w.name}.zero_point`,
+    dtype: "int8",
+    dims: [channels],
+    data: new Int8Array(channels),
+  });
+  pre.push({
+    op: "DequantizeLinear",
+    name: `${w.name}/dequantize`,
+    inputs: [`${w.name}.int8`, `${w.name}.scale`, `${w.name}.zero_point`],
+    outputs: [w.name],
+    attrs: { axis: { int: 0 } },
+  });
+  replaced.add(w.name);
+  return scales;
+}
+
+/** int32 bias with scale x_scale·w_scale[c] and zero point 0, as QLinearConv expects. */
+function quantizeBias(
+  b: Initializer,
+  xScale: number,
+  wScale: Float32Array,
+  added: Initializer[],
+  pre: OnnxNode[],
+  replaced: Set<string>,
+): void {
+  const data = b.data as Float32Array;
+  const scales = wScale.map((s) => s * xScale);
+  const q = new Int32Array(data.length);
+  for (let c = 0; c < data.length; c++) q[c] = Math.round(data[c] / scales[c]);
+  added.push({ name: `${b.name}.int32`, dtype: "int32", dims: b.dims, data: q });
+  added.push({ name: `${b.name}.scale`, dtype: "float", dims: b.dims, data: scales });
+  added.push({
+    name: `${b.name}.zero_point`,
+    dtype: "int32",
+    dims: b.dims,
+    data: new Int32Array(data.length),
+  });
+  pre.push({
+    op: "DequantizeLinear",
+    name: `${b.name}/dequantize`,
+    inputs: [`${b.name}.int32`, `${b.name}.scale`, `${b.name}.zero_point`],
+    outputs: [b.name],
+    attrs: { axis: { int: 0 } },
+  });
+  replaced.add(b.name);
+}
