@@ -121,3 +121,122 @@ export async function tempDirs(results?: ResultsFile): Promise<{ artifacts: stri
   if (results) await Deno.writeTextFile(`${artifacts}/results.json`, JSON.stringify(results, null, 2));
   return { artifacts, out };
 }
+
+/** One compress-stage row (facts, no latency). */
+function factRow(
+  variant: string,
+  technique: string,
+  params: number,
+  zero: number,
+  flops: number,
+  acc: number,
+  extra = {},
+) {
+  return {
+    variant,
+    technique,
+    params_total: params,
+    params_zero: zero,
+    params_nonzero: params - zero,
+    flops,
+    size_bytes: params * 4 + 7000,
+    accuracy: acc,
+    ...extra,
+    runtime: "tfjs-wasm",
+    format: "tfjs",
+    device: "local",
+  };
+}
+
+/** One bench row of `variant` in `format` with mean latency `ms`. */
+function benchRow(
+  variant: string,
+  technique: string,
+  format: string,
+  ms: number,
+  acc: number,
+  flops: number,
+) {
+  return {
+    variant,
+    technique,
+    params_total: 1000,
+    flops,
+    size_bytes: 50_000,
+    accuracy: acc,
+    latency_ms_mean: ms,
+    latency_ms_p50: ms,
+    fps: 1000 / ms,
+    runtime: format === "tfjs" ? "tfjs-wasm" : "onnxruntime-node",
+    format,
+    device: "local",
+    threads: 1,
+    runs: 30,
+    predicted_speedup: 80e6 / flops,
+    measured_speedup: 1.2 / ms,
+  };
+}
+
+/** fakeResults() with every stage done: compress variants, exports and bench rows on one device. */
+export function fullResults(): ResultsFile {
+  const r = fakeResults();
+  r.stages.compress = { status: "done", seconds: 100, summary: {} };
+  r.stages.export = { status: "done", seconds: 10, summary: {} };
+  r.stages.bench = { status: "done", seconds: 20, summary: {} };
+  r.models = {
+    teacher: model("baseline", [93954, 94402], 0.975, 1),
+    small_alone: model("baseline", [6210, 6322], 0.94, 0.8),
+    small_kd: model("distillation", [6210, 6322], 0.9625, 0.8),
+    teacher_p50: model("pruning", [23938, 24100], 0.955, 0.9),
+    teacher_s80: model("unstructured", [93954, 94402], 0.97, 0.9),
+  };
+  const variants: [string, string, number, number, number, number, Record<string, unknown>][] = [
+    ["teacher", "baseline", 93954, 0, 80e6, 0.975, {}],
+    ["small_alone", "baseline", 6210, 0, 6e6, 0.94, { student: "small" }],
+    ["small_kd", "distillation", 6210, 0, 6e6, 0.9625, { student: "small", temperature: 4, alpha: 0.7 }],
+    ["teacher_p50", "pruning", 23938, 0, 20e6, 0.955, { prune_ratio: 0.5, channels: [16, 32, 64] }],
+    ["teacher_s80", "unstructured", 93954, 75163, 80e6, 0.97, { sparsity: 0.8 }],
+  ];
+  const latency: Record<string, number> = {
+    teacher: 1.2,
+    small_alone: 0.15,
+    small_kd: 0.15,
+    teacher_p50: 0.4,
+    teacher_s80: 1.19,
+  };
+  r.rows = [
+    ...variants.map(([v, tq, p, z, f, a, e]) => factRow(v, tq, p, z, f, a, e)),
+    ...variants.flatMap(([v, tq, , , f, a]) =>
+      ["onnx-fp32", "onnx-int8"].map((fmt, i) =>
+        benchRow(v, tq, fmt, latency[v] * (1 - 0.3 * i), a - 0.01 * i, f)
+      )
+    ),
+  ];
+  r.extra = {
+    ...r.extra,
+    export: {
+      exports: Object.fromEntries(variants.map(([v]) => [v, {
+        formats: {
+          "onnx-fp32": { size_bytes: 380_000, max_abs_diff_vs_tfjs: 2e-6 },
+          "onnx-int8": { size_bytes: 110_000 },
+        },
+      }])),
+    },
+    bench: { machine: { cpu: "Test CPU", cores: 2, ram_bytes: 2 ** 34, os: "Linux", deno: "2.9.6" } },
+  };
+  return r;
+}
+
+/** A fetch out folder with `n` 4×4 test images (dataset.json + test.u8). */
+export async function fakeFetchDir(n = 4): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "edgeslim-report-fetch-" });
+  created.push(dir);
+  const labels = Array.from({ length: n }, (_, i) => i % 2);
+  const split = { file: "test.u8", count: n, labels };
+  await Deno.writeTextFile(
+    `${dir}/dataset.json`,
+    JSON.stringify({ classes: ["with_mask", "without_mask"], size: 4, splits: { test: split } }),
+  );
+  await Deno.writeFile(`${dir}/test.u8`, Uint8Array.from({ length: n * 48 }, (_, i) => (i * 37) % 256));
+  return dir;
+}

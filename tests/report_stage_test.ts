@@ -21,7 +21,7 @@ function count(text: string, needle: string): number {
 Deno.test("report: index.html inlines the figures and holds both languages", async () => {
   const { read, result, logs } = await build(fakeResults());
   const html = await read("index.html");
-  assert.equal(count(html, "<svg"), 2, "one training-curves SVG per language");
+  assert.equal(count(html, "<svg"), 4, "training curves and confusion heatmaps, per language");
   assert.ok(!html.includes("<img"), "figures are inlined, not linked");
   for (
     const heading of ["개요", "Overview", "학습 곡선", "Training curves", "혼동 행렬", "Confusion matrices"]
@@ -31,7 +31,7 @@ Deno.test("report: index.html inlines the figures and holds both languages", asy
   assert.ok(html.includes('data-lang-block="ko"') && html.includes('data-lang-block="en"'));
   assert.ok(html.includes('id="lang-switch"'), "language switch button");
   assert.ok(html.includes("@media print"));
-  assert.equal(result.summary.figures, 2);
+  assert.equal(result.summary.figures, 4);
   assert.equal(logs.warn.length, 0);
 });
 
@@ -64,9 +64,11 @@ Deno.test("report: a stage that is not implemented or not run is said so, in bot
   const en = await read("report.en.md");
   const ko = await read("report.ko.md");
   assert.ok(
-    en.includes("## Compression\n\n> **⚠** The “Compression (compress)” stage is not implemented yet"),
+    en.includes(
+      "## Compression techniques\n\n> **⚠** The “Compression (compress)” stage is not implemented yet",
+    ),
   );
-  assert.ok(ko.includes("## 경량화\n\n> **⚠** “경량화 (compress)” 단계는 아직 구현되지 않아"));
+  assert.ok(ko.includes("## 경량화 기법\n\n> **⚠** “경량화 (compress)” 단계는 아직 구현되지 않아"));
   assert.ok(en.includes("“Benchmark (bench)” stage has not been run"));
   assert.ok(ko.includes("“벤치마크 (bench)” 단계가 아직 실행되지 않아"));
   assert.ok(html.includes('class="notice not_implemented"'));
@@ -81,13 +83,15 @@ Deno.test("report: Markdown references figure files that exist, with their Vega-
   for (const lang of ["en", "ko"]) {
     const md = await read(`report.${lang}.md`);
     const refs = [...md.matchAll(/\]\((figures\/[^)]+\.svg)\)/g)].map((m) => m[1]);
-    assert.deepEqual(refs, [`figures/training_curves.${lang}.svg`]);
+    assert.deepEqual(refs, [`figures/training_curves.${lang}.svg`, `figures/confusion.${lang}.svg`]);
     for (const ref of refs) {
       const svg = await Deno.readTextFile(`${out}/${ref}`);
       assert.ok(svg.startsWith("<svg"));
-      const spec = JSON.parse(await Deno.readTextFile(`${out}/${ref.replace(/\.svg$/, ".vl.json")}`));
-      assert.equal(spec.data.values.length, 2 * 3 * 4, "2 models × 3 epochs × 4 series");
+      const png = await Deno.readFile(`${out}/${ref.replace(/\.svg$/, ".png")}`);
+      assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "PNG beside the SVG");
     }
+    const spec = JSON.parse(await Deno.readTextFile(`${out}/figures/training_curves.${lang}.vl.json`));
+    assert.equal(spec.data.values.length, 2 * 3 * 4, "2 models × 3 epochs × 4 series");
   }
 });
 
@@ -120,7 +124,7 @@ Deno.test("report: params are strict, default to both languages, and one languag
   const html = await read("index.html");
   assert.ok(!html.includes('id="lang-switch"'));
   assert.ok(html.includes("<h1>Mask study</h1>"));
-  assert.equal(count(html, "<svg"), 1);
+  assert.equal(count(html, "<svg"), 2, "curves and confusion, English only");
   await assert.rejects(() => Deno.stat(`${out}/report.ko.md`), Deno.errors.NotFound);
 });
 

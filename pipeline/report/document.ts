@@ -6,8 +6,18 @@
 import type { ModelRecord, ResultsFile, StageStatus } from "../core/types.ts";
 import { duration, fixed, integer, MISSING, percent, scalar, shortSha } from "./format.ts";
 import { trainingCurvesSpec } from "./figures.ts";
+import { confusionSpec } from "./result_figures.ts";
 import { keyLabel, type Lang, stageName, t } from "./i18n.ts";
 import { type RenderedFigure, renderFigure } from "./render.ts";
+import type { ReportEnvironment } from "./environment.ts";
+import type { SampleImage } from "./images.ts";
+import {
+  comparisonSection,
+  conclusionSection,
+  devicesSection,
+  modelsOf,
+  techniquesSection,
+} from "./sections.ts";
 
 /** Text alignment of a table column. */
 export type Align = "left" | "right";
@@ -18,7 +28,8 @@ export type Block =
   | { kind: "table"; header: string[]; rows: string[][]; align?: Align[] }
   | { kind: "figure"; figure: RenderedFigure }
   | { kind: "notice"; status: StageStatus; text: string }
-  | { kind: "list"; items: string[] };
+  | { kind: "list"; items: string[] }
+  | { kind: "images"; items: { file: string; png: Uint8Array; caption: string }[] };
 
 /** The report in one language. */
 export interface ReportDocument {
@@ -31,6 +42,12 @@ export interface ReportDocument {
 export interface BuildOptions {
   /** Title to use in place of the default "edgeslim report — <profile>". */
   title?: string;
+  /** Test images for the sample grid (read from the fetch stage's out folder by the stage). */
+  samples?: SampleImage[];
+  /** Model whose recorded predictions the samples carry, if any. */
+  predictionsModel?: string;
+  /** Where and when the report was built. */
+  environment?: ReportEnvironment;
 }
 
 /** Stages the pipeline declares, in order; each gets a status row and, if not run, a notice. */
@@ -76,6 +93,7 @@ export async function buildDocument(
   blocks.push(...overviewSection(results, lang));
   blocks.push(...stagesSection(results, lang));
   blocks.push(...datasetSection(results, lang));
+  blocks.push(...samplesSection(lang, options));
 
   const models = results.models ?? {};
   const trainStatus = statusOf(results, "train");
@@ -89,27 +107,39 @@ export async function buildDocument(
       ),
     );
   } else {
+    blocks.push(...architectureSection(models, lang));
     blocks.push(...metricsSection(models, lang));
-    blocks.push({ kind: "heading", level: 2, text: t(lang, "curves.heading"), id: "curves" });
-    const curves = trainingCurvesSpec(models, lang);
+    blocks.push({ kind: "heading", level: 3, text: t(lang, "curves.heading"), id: "curves" });
+    // With compress done, each technique's curves are in its own section; here the baselines.
+    const compressed = hasResults(statusOf(results, "compress"));
+    const curves = trainingCurvesSpec(compressed ? modelsOf(results, "baseline") : models, lang);
     if (curves) {
-      const figure = await renderFigure(curves);
-      figures.push(figure);
-      blocks.push({ kind: "figure", figure });
+      blocks.push({ kind: "figure", figure: await renderFigure(curves) });
     } else {
       blocks.push({ kind: "paragraph", text: t(lang, "curves.none") });
     }
-    blocks.push(...confusionSection(models, lang));
+    const heat = confusionSpec(models, lang);
+    if (heat) {
+      blocks.push({ kind: "heading", level: 3, text: t(lang, "confusion.heading"), id: "confusion" });
+      blocks.push({ kind: "figure", figure: await renderFigure(heat) });
+    }
   }
 
-  for (const stage of ["compress", "export", "bench"] as const) {
-    blocks.push(...laterStageSection(results, stage, lang));
+  blocks.push({ kind: "heading", level: 2, text: t(lang, "compress.heading"), id: "compress" });
+  if (hasResults(statusOf(results, "compress"))) {
+    blocks.push({ kind: "paragraph", text: t(lang, "techniques.intro") });
+    blocks.push(...await techniquesSection(results, lang));
+  } else {
+    blocks.push(notice(lang, "compress", statusOf(results, "compress")));
   }
-  if (Array.isArray(results.rows) && results.rows.length > 0) {
-    blocks.push({ kind: "heading", level: 2, text: t(lang, "rows.heading"), id: "rows" });
-    blocks.push(objectsTable(results.rows as unknown as Record<string, unknown>[], lang));
-  }
-  blocks.push(...footerSection(results, lang));
+  blocks.push(...await comparisonSection(results, lang));
+  blocks.push(...laterStageSection(results, "export", lang));
+  blocks.push({ kind: "heading", level: 2, text: t(lang, "bench.heading"), id: "bench" });
+  const device = await devicesSection(results, lang);
+  blocks.push(...(device.length > 0 ? device : [notice(lang, "bench", statusOf(results, "bench"))]));
+  blocks.push(...conclusionSection(results, lang));
+  blocks.push(...footerSection(results, lang, options.environment));
+  for (const b of blocks) if (b.kind === "figure") figures.push(b.figure);
   return { lang, title, blocks, figures };
 }
 
@@ -233,60 +263,131 @@ function metricsSection(models: Record<string, ModelRecord>, lang: Lang): Block[
   ];
 }
 
-function confusionSection(models: Record<string, ModelRecord>, lang: Lang): Block[] {
-  const withMatrix = Object.entries(models).filter(([, m]) =>
-    Array.isArray(m.test?.confusion) && m.test.confusion.length > 0
-  );
-  if (withMatrix.length === 0) return [];
-  const blocks: Block[] = [
-    { kind: "heading", level: 2, text: t(lang, "confusion.heading"), id: "confusion" },
-    { kind: "paragraph", text: t(lang, "confusion.intro") },
-  ];
-  for (const [name, m] of withMatrix) {
-    const matrix = m.test.confusion;
-    const classes = Array.isArray(m.test.classes) ? m.test.classes : [];
-    const label = (i: number) => classes[i] ?? String(i);
-    blocks.push({ kind: "heading", level: 3, text: name });
-    blocks.push({
-      kind: "table",
-      header: [t(lang, "confusion.trueClass"), ...matrix[0].map((_, j) => label(j))],
-      align: ["left", ...matrix[0].map(() => "right" as const)],
-      rows: matrix.map((row, i) => [label(i), ...row.map((v) => integer(v))]),
-    });
+/** The sample grid: true labels, and predictions only where a stage recorded them. */
+function samplesSection(lang: Lang, options: BuildOptions): Block[] {
+  const samples = options.samples;
+  const blocks: Block[] = [{ kind: "heading", level: 3, text: t(lang, "samples.heading"), id: "samples" }];
+  if (!samples || samples.length === 0) {
+    return [...blocks, { kind: "paragraph", text: t(lang, "samples.none") }];
   }
+  const predicted = samples.some((s) => s.predicted !== undefined);
+  blocks.push({
+    kind: "paragraph",
+    text: predicted
+      ? t(lang, "samples.withPredictions", { n: samples.length, model: options.predictionsModel ?? MISSING })
+      : t(lang, "samples.trueOnly", { n: samples.length }),
+  });
+  blocks.push({
+    kind: "images",
+    items: samples.map((s) => ({
+      file: s.file,
+      png: s.png,
+      caption: `#${s.index} ${t(lang, "samples.true")}: ${s.label}` +
+        (s.predicted === undefined ? "" : ` · ${t(lang, "samples.pred")}: ${s.predicted}` +
+          (s.probability === undefined ? "" : ` (${percent(s.probability, 1)} %)`)),
+    })),
+  });
   return blocks;
 }
 
-function laterStageSection(
-  results: ResultsFile,
-  stage: "compress" | "export" | "bench",
-  lang: Lang,
-): Block[] {
+/** Channels and dropout of each trained model, as the seed's architecture description. */
+function architectureSection(models: Record<string, ModelRecord>, lang: Lang): Block[] {
+  const rows = Object.entries(models)
+    .filter(([, m]) => m.technique === "baseline" && isRecord(m.spec))
+    .map(([name, m]) => [
+      name,
+      Array.isArray(m.spec.channels) ? m.spec.channels.join("-") : MISSING,
+      scalar(m.spec.dropout),
+      integer(m.params_torch),
+    ]);
+  if (rows.length === 0) return [];
+  return [
+    { kind: "paragraph", text: t(lang, "base.intro") },
+    {
+      kind: "table",
+      header: [
+        t(lang, "col.model"),
+        t(lang, "col.channels"),
+        t(lang, "col.dropout"),
+        t(lang, "col.paramsTorch"),
+      ],
+      align: ["left", "left", "right", "right"],
+      rows,
+    },
+  ];
+}
+
+/** The export stage: one row per variant, file size (KiB) per format and the fp32 parity. */
+function laterStageSection(results: ResultsFile, stage: "export", lang: Lang): Block[] {
   const blocks: Block[] = [{ kind: "heading", level: 2, text: t(lang, `${stage}.heading`), id: stage }];
   const status = statusOf(results, stage);
-  if (!hasResults(status)) {
-    blocks.push(notice(lang, stage, status));
-    return blocks;
+  if (!hasResults(status)) return [...blocks, notice(lang, stage, status)];
+  const exports = results.extra?.export?.exports;
+  if (!isRecord(exports) || Object.keys(exports).length === 0) {
+    return [...blocks, {
+      kind: "paragraph",
+      text: t(lang, "notice.noRows", { stage: stageName(lang, stage) }),
+    }];
   }
-  const summary = results.stages[stage]?.summary;
-  const extra = results.extra?.[stage];
-  if (isRecord(summary) && Object.keys(summary).length > 0) blocks.push(...describeObject(summary, lang));
-  if (isRecord(extra) && Object.keys(extra).length > 0) blocks.push(...describeObject(extra, lang));
-  if (blocks.length === 1) {
-    blocks.push({ kind: "paragraph", text: t(lang, "notice.noRows", { stage: stageName(lang, stage) }) });
-  }
+  const formatsOf = (e: unknown) => isRecord(e) && isRecord(e.formats) ? e.formats : {};
+  const formats = [...new Set(Object.values(exports).flatMap((e) => Object.keys(formatsOf(e))))];
+  const field = (e: unknown, f: string, key: string) => {
+    const r = formatsOf(e)[f];
+    return isRecord(r) ? r[key] : undefined;
+  };
+  blocks.push({
+    kind: "table",
+    header: [
+      t(lang, "col.variant"),
+      ...formats.map((f) => `${f} (KiB)`),
+      "max |Δ| onnx-fp32 vs tfjs",
+    ],
+    align: ["left", ...formats.map(() => "right" as const), "right"],
+    rows: Object.entries(exports).map(([name, e]) => [
+      name,
+      ...formats.map((f) => {
+        const bytes = field(e, f, "size_bytes");
+        return typeof bytes === "number" ? fixed(bytes / 1024, 1) : MISSING;
+      }),
+      (() => {
+        const d = field(e, "onnx-fp32", "max_abs_diff_vs_tfjs");
+        return typeof d === "number" ? d.toExponential(1) : MISSING;
+      })(),
+    ]),
+  });
   return blocks;
 }
 
-function footerSection(results: ResultsFile, lang: Lang): Block[] {
+function footerSection(results: ResultsFile, lang: Lang, env?: ReportEnvironment): Block[] {
+  const rows: [string, string][] = [
+    [t(lang, "overview.profile"), results.profile],
+    [t(lang, "overview.generatedAt"), results.generated_at ?? MISSING],
+    [t(lang, "overview.pipelineFile"), results.pipeline_file ?? MISSING],
+    [t(lang, "overview.pipelineSha"), shortSha(results.pipeline_sha256)],
+  ];
+  if (env) {
+    rows.push([t(lang, "env.deno"), env.deno]);
+    for (const [name, version] of Object.entries(env.packages)) rows.push([name, version]);
+    rows.push([t(lang, "env.commit"), env.commit], [t(lang, "env.date"), env.date]);
+  }
+  const machine = results.extra?.bench?.machine;
+  if (isRecord(machine)) {
+    rows.push([
+      t(lang, "env.machine"),
+      Object.entries(machine).map(([k, v]) =>
+        `${k}: ${k === "ram_bytes" ? fixed(Number(v) / 2 ** 30, 1) + " GiB" : scalar(v)}`
+      )
+        .join(" · "),
+    ]);
+  }
+  for (const extra of Object.values(results.extra ?? {})) {
+    if (isRecord(extra.devices) || Array.isArray(extra.devices)) {
+      rows.push([t(lang, "env.devices"), scalar(extra.devices)]);
+    }
+  }
   return [
     { kind: "heading", level: 2, text: t(lang, "footer.heading"), id: "environment" },
-    kvTable(lang, [
-      [t(lang, "overview.profile"), results.profile],
-      [t(lang, "overview.generatedAt"), results.generated_at ?? MISSING],
-      [t(lang, "overview.pipelineFile"), results.pipeline_file ?? MISSING],
-      [t(lang, "overview.pipelineSha"), shortSha(results.pipeline_sha256)],
-    ]),
+    kvTable(lang, rows),
     { kind: "paragraph", text: t(lang, "footer.generatedBy") },
   ];
 }

@@ -5,6 +5,7 @@
 import type { Block, ReportDocument } from "./document.ts";
 import type { Lang } from "./i18n.ts";
 import { t } from "./i18n.ts";
+import { pngDataUri } from "./images.ts";
 import { namespaceSvgIds } from "./render.ts";
 
 /**
@@ -43,6 +44,10 @@ td.num { white-space: nowrap; }
 figure { margin: 1rem 0; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: 0.9rem; margin-top: 0.3rem; }
+.samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 0.6rem; }
+.samples figure { margin: 0; }
+.samples img { width: 96px; height: 96px; image-rendering: pixelated; display: block; border: 1px solid var(--line); }
+.samples figcaption { font-size: 0.75rem; margin: 0.1rem 0 0; }
 .notice { border-left: 4px solid #9aa5b1; background: #f4f6f8; padding: 0.6rem 0.9rem; margin: 0.6rem 0; }
 .notice.not_implemented { border-color: #d39e00; background: #fff8e1; }
 .notice.failed { border-color: #c62828; background: #fdecea; }
@@ -127,7 +132,27 @@ function blockHtml(b: Block, lang: Lang): string {
       return `<div class="notice ${b.status}" role="note">${escapeHtml(b.text)}</div>`;
     case "list":
       return `<ul>${b.items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`;
+    case "images":
+      return `<div class="samples">${
+        b.items.map((i) =>
+          `<figure class="sample"><img src="${pngDataUri(i.png)}" alt="${escapeHtml(i.caption)}">` +
+          `<figcaption>${escapeHtml(i.caption)}</figcaption></figure>`
+        ).join("")
+      }</div>`;
   }
+}
+
+/**
+ * Blocks as an HTML fragment (no page, no CSS), e.g. for a notebook cell's output.
+ *
+ * @example
+ * ```ts
+ * import { blocksHtml } from "./html.ts";
+ * console.assert(blocksHtml([{ kind: "paragraph", text: "a < b" }], "en") === "<p>a &lt; b</p>");
+ * ```
+ */
+export function blocksHtml(blocks: Block[], lang: Lang): string {
+  return blocks.map((b) => blockHtml(b, lang)).join("\n");
 }
 
 /**

@@ -43,7 +43,7 @@ const en = {
   "notice.missing": "The “{stage}” stage has not been run for this profile, so this section has no results.",
   "notice.failed": "The “{stage}” stage failed, so this section has no results.",
   "notice.noRows": "The “{stage}” stage finished but recorded no result rows.",
-  "dataset.heading": "Dataset",
+  "dataset.heading": "Task and dataset",
   "dataset.split": "Split",
   "dataset.total": "Total",
   "dataset.more": "… and {n} more",
@@ -64,7 +64,7 @@ const en = {
   "key.seed": "Seed",
   "key.path": "Path",
   "key.reason": "Reason",
-  "models.heading": "Trained models",
+  "models.heading": "Base model and trained models",
   "models.intro":
     "Metrics on the test split. Precision, recall and F1 are for the positive class “{positive}”. Parameters are counted as PyTorch does (BN running statistics excluded); the tfjs count includes them.",
   "models.none": "results.json holds no trained models.",
@@ -94,10 +94,96 @@ const en = {
   "confusion.heading": "Confusion matrices",
   "confusion.intro": "Test split; rows are the true class, columns the predicted class.",
   "confusion.trueClass": "True ↓ / predicted →",
-  "compress.heading": "Compression",
+  "compress.heading": "Compression techniques",
   "export.heading": "Export",
-  "bench.heading": "Benchmark",
+  "bench.heading": "On-device results",
   "rows.heading": "Result rows",
+  "task.intro":
+    "Task: binary image classification (does the face wear a mask?) with classes {classes}, {size}×{size} RGB inputs. The seed used the Kaggle face-mask dataset (with_mask 1,620 / without_mask 1,656 images, 128×128); the data source of this profile is “{source}”.",
+  "samples.heading": "Sample test images",
+  "samples.trueOnly":
+    "The first {n} images of the test split with their true labels. No stage recorded per-image predictions, and the report never runs a model itself, so predicted labels are not shown.",
+  "samples.withPredictions":
+    "The first {n} images of the test split: true label, and the prediction of {model} with its probability.",
+  "samples.none": "The fetch stage's output folder was not available, so no sample images are shown.",
+  "samples.true": "true",
+  "samples.pred": "pred.",
+  "base.intro":
+    "The base model (teacher) and the students as the seed defines them: conv3×3 → BN → ReLU → MaxPool2, three times, global average pooling, dropout, dense 2. Channels and dropout per model:",
+  "col.channels": "Channels",
+  "col.dropout": "Dropout",
+  "techniques.intro":
+    "Each technique below starts from the trained teacher; its parameters are the ones the compress stage recorded.",
+  "technique.distillation": "Knowledge distillation",
+  "technique.pruning": "Structured (channel) pruning",
+  "technique.pruning+distillation": "Structured pruning + distillation",
+  "technique.unstructured": "Unstructured (magnitude) pruning",
+  "method.distillation":
+    "A small student learns from the teacher's softened outputs: loss = alpha·T²·KL(teacher/T ‖ student/T) + (1 − alpha)·CE(labels). The same student trained alone on the labels (same seed, epochs and batch order) is shown beside it.",
+  "method.pruning":
+    "Whole convolution channels with the smallest importance are removed (kept channels = floor(c × (1 − ratio)); the classifier is never pruned), then the smaller network is fine-tuned.",
+  "method.pruning+distillation":
+    "The same channel pruning, fine-tuned with the teacher's soft labels (distillation loss).",
+  "method.unstructured":
+    "Individual weights with the smallest magnitude are set to zero and kept at zero while fine-tuning (masks). The tensors keep their shape, so dense kernels do the same work.",
+  "col.variant": "Variant",
+  "col.paramsTotal": "Params (total)",
+  "col.paramsNonzero": "Params (non-zero)",
+  "col.sizeMiB": "Size (MiB)",
+  "col.sizeMB": "Size (MB)",
+  "col.flopsM": "FLOPs (M)",
+  "col.latency": "Latency (ms)",
+  "col.fps": "FPS",
+  "col.format": "Format",
+  "col.param": "Parameter",
+  "seed.note":
+    "Columns marked “seed (Jetson Nano)” are the seed document's own figures (Jetson Nano, CSI camera, mean of 100 runs), shown for comparison only; they were not measured here.",
+  "variants.heading": "All variants compared",
+  "variants.notMeasured": "Latency and FPS are missing: the bench stage has not measured these variants.",
+  "variants.measuredNote":
+    "Latency (mean) and FPS: device “{device}”, {format} via {runtime}, {threads} thread(s), batch 1, mean of {runs} runs. Size is that format's file.",
+  "devices.heading": "On-device results",
+  "devices.device": "Device: {device}",
+  "devices.machine": "CPU: {cpu}, {cores} logical cores.",
+  "devices.tableNote":
+    "Mean latency per run, batch 1, {threads} thread(s), {runs} runs after warm-up; accuracy on the test split through the same runtime.",
+  "fig.metrics.caption":
+    "Non-zero parameters, size, FLOPs, latency and FPS per variant (latency and FPS: headline format of the first device).",
+  "fig.latencyAxis": "Mean latency (ms)",
+  "fig.pareto.caption":
+    "Test accuracy against mean latency on “{device}”, one point per variant × format; the dashed line joins the Pareto front (labelled).",
+  "fig.speedup.x": "FLOPs reduction vs teacher (×)",
+  "fig.speedup.y": "Measured speed-up vs teacher (×)",
+  "fig.speedup.caption":
+    "FLOPs reduction against measured speed-up on “{device}”; points on the dotted line run as fast as their FLOPs predict.",
+  "fig.predicted": "Predicted",
+  "fig.truth": "True",
+  "fig.count": "Images",
+  "conclusion.heading": "Conclusion and future work",
+  "conclusion.front":
+    "On “{device}” the Pareto front of accuracy against latency (headline format) holds: {list}.",
+  "conclusion.kdWon": "{kd} ({k} %) beat {alone} trained alone ({a} %) by {d} points: distillation won.",
+  "conclusion.kdLost":
+    "{alone} trained alone ({a} %) beat {kd} ({k} %) by {d} points: distillation did not help here.",
+  "conclusion.kdTie": "{kd} and {alone} trained alone reached the same accuracy ({k} %).",
+  "conclusion.fastest":
+    "The fastest variant is {v}: {ms} ms, {x}× faster than {ref}, at {acc} % accuracy ({ref}: {refAcc} %).",
+  "conclusion.unstructured":
+    "{v} has {zeros} % zero weights but a measured speed-up of only {x}×: dense kernels skip no zeros.",
+  "conclusion.none":
+    "No conclusion can be drawn yet: the compress and bench stages have no results for this profile.",
+  "future.heading": "Future work",
+  "future.devices":
+    "Measure on the embedded boards themselves (Jetson Nano, Raspberry Pi 4) through the SSH device stage; only this machine was measured.",
+  "future.camera":
+    "Reproduce the seed's live camera pipeline (Haar-cascade face detection, then the classifier) and report end-to-end FPS.",
+  "future.int8": "Compare int8 against fp32 on ARM, where int8 kernels matter most.",
+  "future.unet": "Add the second seed's depthwise-separable U-Net (Dice) to the same pipeline.",
+  "env.deno": "Deno",
+  "env.commit": "Git commit",
+  "env.date": "Report built at",
+  "env.machine": "Benchmark machine",
+  "env.devices": "Devices",
   "footer.heading": "Environment",
   "footer.generatedBy": "Generated by the edgeslim report stage.",
   "unit.seconds": "{n} s",
@@ -141,7 +227,7 @@ const ko: Record<StringKey, string> = {
   "notice.missing": "이 프로파일에서는 “{stage}” 단계가 아직 실행되지 않아 이 절에 표시할 결과가 없습니다.",
   "notice.failed": "“{stage}” 단계가 실패하여 이 절에 표시할 결과가 없습니다.",
   "notice.noRows": "“{stage}” 단계는 끝났지만 기록된 결과 행이 없습니다.",
-  "dataset.heading": "데이터셋",
+  "dataset.heading": "과제와 데이터셋",
   "dataset.split": "분할",
   "dataset.total": "합계",
   "dataset.more": "… 외 {n}개",
@@ -162,7 +248,7 @@ const ko: Record<StringKey, string> = {
   "key.seed": "시드",
   "key.path": "경로",
   "key.reason": "사유",
-  "models.heading": "학습된 모델",
+  "models.heading": "기본 모델과 학습된 모델",
   "models.intro":
     "테스트 세트 기준 지표입니다. 정밀도, 재현율, F1은 양성 클래스 “{positive}” 기준입니다. 파라미터 수는 PyTorch 방식(BN 이동 평균·분산 제외)으로 셌고, tfjs 파라미터 수에는 이를 포함했습니다.",
   "models.none": "results.json에 학습된 모델이 없습니다.",
@@ -192,10 +278,93 @@ const ko: Record<StringKey, string> = {
   "confusion.heading": "혼동 행렬",
   "confusion.intro": "테스트 세트 기준이며, 행은 실제 클래스, 열은 예측 클래스입니다.",
   "confusion.trueClass": "실제 ↓ / 예측 →",
-  "compress.heading": "경량화",
+  "compress.heading": "경량화 기법",
   "export.heading": "모델 변환",
-  "bench.heading": "벤치마크",
+  "bench.heading": "장치별 측정 결과",
   "rows.heading": "결과 행",
+  "task.intro":
+    "과제: 얼굴의 마스크 착용 여부를 가리는 이진 이미지 분류이며, 클래스는 {classes}, 입력은 {size}×{size} RGB입니다. 시드는 Kaggle face-mask 데이터셋(with_mask 1,620장 / without_mask 1,656장, 128×128)을 사용했고, 이 프로파일의 데이터 출처는 “{source}”입니다.",
+  "samples.heading": "테스트 이미지 예시",
+  "samples.trueOnly":
+    "테스트 세트의 처음 {n}장과 실제 레이블입니다. 이미지별 예측을 기록한 단계가 없고 보고서는 모델을 직접 실행하지 않으므로 예측 레이블은 표시하지 않습니다.",
+  "samples.withPredictions": "테스트 세트의 처음 {n}장: 실제 레이블과 {model}의 예측 및 확률입니다.",
+  "samples.none": "fetch 단계의 출력 폴더를 찾을 수 없어 예시 이미지를 표시하지 않습니다.",
+  "samples.true": "실제",
+  "samples.pred": "예측",
+  "base.intro":
+    "시드가 정의한 기본 모델(Teacher)과 Student 모델입니다. conv3×3 → BN → ReLU → MaxPool2를 세 번 반복하고, 전역 평균 풀링, 드롭아웃, 출력 2개의 완전연결층으로 끝납니다. 모델별 채널과 드롭아웃:",
+  "col.channels": "채널",
+  "col.dropout": "드롭아웃",
+  "techniques.intro":
+    "아래의 각 기법은 학습된 Teacher에서 시작하며, 파라미터는 compress 단계가 기록한 값입니다.",
+  "technique.distillation": "지식 증류 (Knowledge Distillation)",
+  "technique.pruning": "구조적 (채널) 프루닝",
+  "technique.pruning+distillation": "구조적 프루닝 + 지식 증류",
+  "technique.unstructured": "비구조적 (크기 기반) 프루닝",
+  "method.distillation":
+    "작은 Student 모델이 Teacher의 부드러운 출력(소프트 라벨)으로 학습합니다: 손실 = alpha·T²·KL(teacher/T ‖ student/T) + (1 − alpha)·CE(라벨). 같은 Student를 라벨만으로 학습한 결과(같은 시드, 에포크, 배치 순서)를 함께 보입니다.",
+  "method.pruning":
+    "중요도가 가장 낮은 합성곱 채널을 통째로 제거하고(남기는 채널 = floor(c × (1 − 비율)), 분류층은 프루닝하지 않음) 작아진 모델을 미세 조정합니다.",
+  "method.pruning+distillation": "같은 채널 프루닝 후, Teacher의 소프트 라벨(증류 손실)로 미세 조정합니다.",
+  "method.unstructured":
+    "크기가 가장 작은 개별 가중치를 0으로 만들고 미세 조정 동안 마스크로 0을 유지합니다. 텐서 모양은 그대로라 밀집 연산량은 같습니다.",
+  "col.variant": "변형 모델",
+  "col.paramsTotal": "파라미터 (전체)",
+  "col.paramsNonzero": "파라미터 (0 아님)",
+  "col.sizeMiB": "크기 (MiB)",
+  "col.sizeMB": "크기 (MB)",
+  "col.flopsM": "FLOPs (M)",
+  "col.latency": "추론 시간 (ms)",
+  "col.fps": "FPS",
+  "col.format": "형식",
+  "col.param": "파라미터",
+  "seed.note":
+    "“시드 (Jetson Nano)” 열은 시드 문서에 적힌 수치(Jetson Nano, CSI 카메라, 100회 평균)로 비교용일 뿐이며, 여기서 측정한 값이 아닙니다.",
+  "variants.heading": "전체 변형 모델 비교",
+  "variants.notMeasured": "bench 단계가 이 모델들을 측정하지 않아 추론 시간과 FPS가 비어 있습니다.",
+  "variants.measuredNote":
+    "추론 시간(평균)과 FPS: 장치 “{device}”, {runtime}의 {format}, 스레드 {threads}개, 배치 1, {runs}회 평균입니다. 크기는 해당 형식의 파일 크기입니다.",
+  "devices.heading": "장치별 측정 결과",
+  "devices.device": "장치: {device}",
+  "devices.machine": "CPU: {cpu}, 논리 코어 {cores}개.",
+  "devices.tableNote":
+    "배치 1, 스레드 {threads}개, 워밍업 후 {runs}회 평균 추론 시간이며, 정확도는 같은 런타임으로 테스트 세트에서 잰 값입니다.",
+  "fig.metrics.caption":
+    "변형 모델별 0이 아닌 파라미터, 크기, FLOPs, 추론 시간, FPS (추론 시간과 FPS는 첫 장치의 대표 형식 기준).",
+  "fig.latencyAxis": "평균 추론 시간 (ms)",
+  "fig.pareto.caption":
+    "“{device}”에서의 테스트 정확도 대 평균 추론 시간 (변형 모델 × 형식마다 한 점). 점선은 파레토 최전선을 잇고 이름을 붙였습니다.",
+  "fig.speedup.x": "Teacher 대비 FLOPs 감소 (배)",
+  "fig.speedup.y": "Teacher 대비 실측 속도 향상 (배)",
+  "fig.speedup.caption":
+    "“{device}”에서의 FLOPs 감소 대 실측 속도 향상. 점선 위의 점은 FLOPs가 예측한 만큼 빨라진 것입니다.",
+  "fig.predicted": "예측",
+  "fig.truth": "실제",
+  "fig.count": "이미지 수",
+  "conclusion.heading": "결론 및 향후 과제",
+  "conclusion.front": "“{device}”에서 정확도 대 추론 시간(대표 형식)의 파레토 최전선: {list}.",
+  "conclusion.kdWon":
+    "{kd}({k} %)가 단독 학습한 {alone}({a} %)보다 {d}%p 높았습니다: 지식 증류가 이겼습니다.",
+  "conclusion.kdLost":
+    "단독 학습한 {alone}({a} %)가 {kd}({k} %)보다 {d}%p 높았습니다: 여기서는 지식 증류가 도움이 되지 않았습니다.",
+  "conclusion.kdTie": "{kd}와 단독 학습한 {alone}의 정확도가 같았습니다 ({k} %).",
+  "conclusion.fastest":
+    "가장 빠른 변형 모델은 {v}입니다: {ms} ms로 {ref}보다 {x}배 빠르며, 정확도는 {acc} %입니다 ({ref}: {refAcc} %).",
+  "conclusion.unstructured":
+    "{v}는 가중치의 {zeros} %가 0이지만 실측 속도 향상은 {x}배에 그칩니다: 밀집 연산은 0을 건너뛰지 않습니다.",
+  "conclusion.none": "아직 결론을 낼 수 없습니다: 이 프로파일에는 compress와 bench 단계의 결과가 없습니다.",
+  "future.heading": "향후 과제",
+  "future.devices":
+    "SSH 장치 단계로 임베디드 보드(Jetson Nano, Raspberry Pi 4)에서 직접 측정하기. 지금은 이 컴퓨터에서만 측정했습니다.",
+  "future.camera":
+    "시드의 실시간 카메라 파이프라인(Haar cascade 얼굴 검출 후 분류)을 재현하고 종단 간 FPS를 보고하기.",
+  "future.int8": "int8 연산이 가장 중요한 ARM에서 int8과 fp32를 비교하기.",
+  "future.unet": "두 번째 시드의 Depthwise separable U-Net(Dice)을 같은 파이프라인에 추가하기.",
+  "env.deno": "Deno",
+  "env.commit": "Git 커밋",
+  "env.date": "보고서 생성 시각",
+  "env.machine": "벤치마크 컴퓨터",
+  "env.devices": "장치",
   "footer.heading": "실행 환경",
   "footer.generatedBy": "edgeslim report 단계에서 생성했습니다.",
   "unit.seconds": "{n}초",

@@ -28,6 +28,11 @@ function block(b: Block): string {
       return `> **${b.status === "not_implemented" ? "⚠" : "ℹ"}** ${b.text}`;
     case "list":
       return b.items.map((item) => `- ${item}`).join("\n");
+    case "images":
+      // Six images per table: the images as the header row, their captions below.
+      return Array.from({ length: Math.ceil(b.items.length / 6) }, (_, k) => b.items.slice(6 * k, 6 * k + 6))
+        .map((row) => table(row.map((i) => `![${i.caption}](${i.file})`), [row.map((i) => i.caption)]))
+        .join("\n\n");
   }
 }
 

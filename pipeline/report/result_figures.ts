@@ -1,0 +1,219 @@
+/**
+ * Vega-Lite specs of the comparison figures: metrics per variant, accuracy against latency with
+ * the Pareto front, FLOPs reduction against measured speed-up, confusion-matrix heatmaps.
+ * Each takes ready points (built from results.json by document sections) and returns a
+ * self-contained spec, or null when there is nothing to plot.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import type { ModelRecord } from "../core/types.ts";
+import { BASE_CONFIG, type FigureSpec } from "./figures.ts";
+import { type Lang, t } from "./i18n.ts";
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+
+/** One bar of the metrics figure. */
+export interface MetricPoint {
+  variant: string;
+  technique: string;
+  /** Translated metric name (facet title). */
+  metric: string;
+  value: number;
+}
+
+/** Params, size, FLOPs, latency and FPS per variant: one small bar chart per metric. */
+export function metricBarsSpec(points: MetricPoint[], variants: string[], lang: Lang): FigureSpec | null {
+  if (points.length === 0) return null;
+  const metrics = [...new Set(points.map((p) => p.metric))];
+  const spec: TopLevelSpec = {
+    $schema: SCHEMA,
+    data: { values: points as unknown as Record<string, unknown>[] },
+    facet: { field: "metric", type: "nominal", sort: metrics, title: null, header: { labelFontSize: 12 } },
+    columns: 3,
+    spec: {
+      width: 220,
+      height: Math.max(60, 16 * variants.length),
+      mark: { type: "bar", tooltip: true },
+      encoding: {
+        y: { field: "variant", type: "nominal", sort: variants, title: null },
+        x: { field: "value", type: "quantitative", title: null, axis: { format: "~s" } },
+        color: { field: "technique", type: "nominal", title: t(lang, "col.technique") },
+      },
+    },
+    resolve: { scale: { x: "independent" } },
+    config: BASE_CONFIG,
+  };
+  return { name: `metrics.${lang}`, caption: t(lang, "fig.metrics.caption"), spec };
+}
+
+/** One point of the accuracy-against-latency figure. */
+export interface ParetoPoint {
+  variant: string;
+  technique: string;
+  format: string;
+  latency: number;
+  accuracy: number;
+  front: boolean;
+}
+
+/** Accuracy against measured latency on one device, the Pareto front joined and labelled. */
+export function paretoSpec(
+  points: ParetoPoint[],
+  device: string,
+  index: number,
+  lang: Lang,
+): FigureSpec | null {
+  if (points.length === 0) return null;
+  const x = {
+    field: "latency",
+    type: "quantitative" as const,
+    title: t(lang, "fig.latencyAxis"),
+    scale: { zero: false, nice: true },
+  };
+  const y = {
+    field: "accuracy",
+    type: "quantitative" as const,
+    title: t(lang, "curves.accAxis"),
+    scale: { zero: false },
+    axis: { format: ".1%" },
+  };
+  const front = { filter: "datum.front" };
+  const spec: TopLevelSpec = {
+    $schema: SCHEMA,
+    width: 560,
+    height: 320,
+    data: { values: points as unknown as Record<string, unknown>[] },
+    layer: [
+      {
+        transform: [front],
+        mark: { type: "line", color: "#444", strokeDash: [4, 3] },
+        encoding: { x, y, order: { field: "latency", type: "quantitative" } },
+      },
+      {
+        mark: { type: "point", filled: true, size: 70, tooltip: true },
+        encoding: {
+          x,
+          y,
+          color: { field: "technique", type: "nominal", title: t(lang, "col.technique") },
+          shape: { field: "format", type: "nominal", title: t(lang, "col.format") },
+        },
+      },
+      {
+        transform: [front],
+        mark: { type: "text", align: "left", dx: 6, dy: -6, fontSize: 10 },
+        encoding: { x, y, text: { field: "variant" } },
+      },
+    ],
+    config: BASE_CONFIG,
+  };
+  return {
+    name: `pareto_${index}.${lang}`,
+    caption: t(lang, "fig.pareto.caption", { device }),
+    spec,
+  };
+}
+
+/** One point of the speed-up figure. */
+export interface SpeedupPoint {
+  variant: string;
+  format: string;
+  predicted: number;
+  measured: number;
+}
+
+/** FLOPs reduction (predicted speed-up) against measured speed-up, with the y = x line. */
+export function speedupSpec(
+  points: SpeedupPoint[],
+  device: string,
+  index: number,
+  lang: Lang,
+): FigureSpec | null {
+  if (points.length === 0) return null;
+  const all = points.flatMap((p) => [p.predicted, p.measured]);
+  const diagonal = [{ v: Math.min(1, ...all) }, { v: Math.max(...all) }];
+  const spec: TopLevelSpec = {
+    $schema: SCHEMA,
+    width: 560,
+    height: 320,
+    layer: [
+      {
+        data: { values: diagonal },
+        mark: { type: "line", color: "#999", strokeDash: [2, 2] },
+        encoding: {
+          x: { field: "v", type: "quantitative", scale: { type: "log" } },
+          y: { field: "v", type: "quantitative", scale: { type: "log" } },
+        },
+      },
+      {
+        data: { values: points as unknown as Record<string, unknown>[] },
+        mark: { type: "point", filled: true, size: 60, tooltip: true },
+        encoding: {
+          x: {
+            field: "predicted",
+            type: "quantitative",
+            title: t(lang, "fig.speedup.x"),
+            scale: { type: "log" },
+          },
+          y: {
+            field: "measured",
+            type: "quantitative",
+            title: t(lang, "fig.speedup.y"),
+            scale: { type: "log" },
+          },
+          color: { field: "format", type: "nominal", title: t(lang, "col.format") },
+        },
+      },
+    ],
+    config: BASE_CONFIG,
+  };
+  return { name: `speedup_${index}.${lang}`, caption: t(lang, "fig.speedup.caption", { device }), spec };
+}
+
+/** Confusion matrices of the models as heatmaps, one small panel per model. */
+export function confusionSpec(models: Record<string, ModelRecord>, lang: Lang): FigureSpec | null {
+  const values: Record<string, unknown>[] = [];
+  for (const [model, m] of Object.entries(models)) {
+    const matrix = m.test?.confusion;
+    if (!Array.isArray(matrix)) continue;
+    const classes = Array.isArray(m.test.classes) ? m.test.classes : [];
+    matrix.forEach((row, i) =>
+      row.forEach((count, j) =>
+        values.push({ model, truth: classes[i] ?? String(i), predicted: classes[j] ?? String(j), count })
+      )
+    );
+  }
+  if (values.length === 0) return null;
+  const encoding = {
+    x: { field: "predicted", type: "nominal" as const, title: t(lang, "fig.predicted") },
+    y: { field: "truth", type: "nominal" as const, title: t(lang, "fig.truth") },
+  };
+  const spec: TopLevelSpec = {
+    $schema: SCHEMA,
+    data: { values },
+    facet: { field: "model", type: "nominal", title: null, sort: Object.keys(models) },
+    columns: 4,
+    spec: {
+      width: 110,
+      height: 110,
+      layer: [
+        {
+          mark: "rect",
+          encoding: {
+            ...encoding,
+            color: {
+              field: "count",
+              type: "quantitative",
+              title: t(lang, "fig.count"),
+              scale: { scheme: "blues" },
+            },
+          },
+        },
+        {
+          mark: { type: "text", fontSize: 12 },
+          encoding: { ...encoding, text: { field: "count", type: "quantitative" } },
+        },
+      ],
+    },
+    config: { ...BASE_CONFIG, axis: { ...BASE_CONFIG.axis, labelAngle: 0, labelLimit: 90 } },
+  };
+  return { name: `confusion.${lang}`, caption: t(lang, "confusion.intro"), spec };
+}

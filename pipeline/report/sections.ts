@@ -1,0 +1,376 @@
+/**
+ * The report's result sections: each compression technique with its parameters and the seed's
+ * figures beside ours, the variants compared, the on-device measurements per device, and the
+ * conclusion generated from the numbers. Every value is read from results.json rows.
+ */
+import type { ModelRecord, ResultRow, ResultsFile } from "../core/types.ts";
+import type { Block } from "./document.ts";
+import { trainingCurvesSpec } from "./figures.ts";
+import { fixed, integer, MISSING, percent, scalar } from "./format.ts";
+import { type Lang, type StringKey, t } from "./i18n.ts";
+import { renderFigure } from "./render.ts";
+import { metricBarsSpec, type MetricPoint, paretoSpec, speedupSpec } from "./result_figures.ts";
+import { SEED_LABEL, type SeedExperiment, seedFigure } from "./seed_figures.ts";
+import {
+  devicesOf,
+  headlineRows,
+  measuredRows,
+  num,
+  paretoFront,
+  pick,
+  techniquesOf,
+  variantSummaries,
+  type VariantSummary,
+} from "./variants.ts";
+
+const MIB = 2 ** 20;
+const KNOWN_TECHNIQUES = ["distillation", "pruning", "pruning+distillation", "unstructured"];
+/** Row fields that are a technique's parameters (recorded by the compress stage). */
+const PARAM_KEYS = [
+  "student",
+  "temperature",
+  "alpha",
+  "prune_ratio",
+  "channels",
+  "sparsity",
+  "finetune_epochs",
+];
+
+/** Size in MiB of a variant: its measured file, else its checkpoint. */
+function sizeMiB(s: VariantSummary): number | undefined {
+  const bytes = pick([s.measured, s.facts], "size_bytes");
+  return bytes === undefined ? undefined : bytes / MIB;
+}
+
+function accuracyOf(s: VariantSummary): number | undefined {
+  return pick([s.facts, s.measured], "accuracy");
+}
+
+/** The reference (teacher) summary: variant named as the bench reference, else the first baseline. */
+function referenceOf(summaries: VariantSummary[]): VariantSummary | undefined {
+  return summaries.find((s) => s.variant === "teacher") ?? summaries.find((s) => s.technique === "baseline");
+}
+
+function techniqueName(lang: Lang, technique: string): string {
+  return KNOWN_TECHNIQUES.includes(technique) ? t(lang, `technique.${technique}` as StringKey) : technique;
+}
+
+/** Columns of the per-variant table, with the seed's columns appended for `experiment`. */
+function variantTable(summaries: VariantSummary[], lang: Lang, experiment?: SeedExperiment): Block {
+  const header = [
+    t(lang, "col.variant"),
+    t(lang, "col.technique"),
+    t(lang, "col.paramsTotal"),
+    t(lang, "col.paramsNonzero"),
+    t(lang, "col.sizeMiB"),
+    t(lang, "col.flopsM"),
+    t(lang, "col.latency"),
+    t(lang, "col.fps"),
+    t(lang, "col.accuracy"),
+  ];
+  const seed = SEED_LABEL[lang];
+  if (experiment) {
+    header.push(
+      `${t(lang, "col.paramsTotal")} — ${seed}`,
+      `${t(lang, "col.sizeMB")} — ${seed}`,
+      `${t(lang, "col.latency")} — ${seed}`,
+      `${t(lang, "col.fps")} — ${seed}`,
+    );
+  }
+  const rows = summaries.map((s) => {
+    const flops = num(s.facts.flops);
+    const row = [
+      s.variant,
+      techniqueName(lang, s.technique),
+      integer(s.facts.params_total),
+      integer(s.facts.params_nonzero),
+      fixed(sizeMiB(s), 3),
+      flops === undefined ? MISSING : fixed(flops / 1e6, 2),
+      fixed(s.measured?.latency_ms_mean, 3),
+      fixed(s.measured?.fps, 1),
+      percent(accuracyOf(s)),
+    ];
+    if (experiment) {
+      const f = seedFigure(experiment, s.variant);
+      row.push(integer(f?.params), fixed(f?.size_mb, 2), fixed(f?.latency_ms, 2), fixed(f?.fps, 1));
+    }
+    return row;
+  });
+  return { kind: "table", header, rows, align: header.map((_, i) => i < 2 ? "left" : "right") };
+}
+
+/** "device local, onnx-fp32 (onnxruntime-node), 1 thread(s), mean of 30 runs" for the measured columns. */
+function measuredNote(summaries: VariantSummary[], device: string | undefined, lang: Lang): Block {
+  const m = summaries.find((s) => s.measured)?.measured;
+  if (!m || !device) return { kind: "paragraph", text: t(lang, "variants.notMeasured") };
+  return {
+    kind: "paragraph",
+    text: t(lang, "variants.measuredNote", {
+      device,
+      format: String(m.format ?? MISSING),
+      runtime: String(m.runtime ?? MISSING),
+      threads: scalar(m.threads),
+      runs: scalar(m.runs),
+    }),
+  };
+}
+
+/** One technique: method, parameters, table (reference + its variants), curves. */
+async function techniqueBlocks(
+  results: ResultsFile,
+  technique: string,
+  summaries: VariantSummary[],
+  device: string | undefined,
+  lang: Lang,
+): Promise<Block[]> {
+  const own = summaries.filter((s) => s.technique === technique);
+  const blocks: Block[] = [{ kind: "heading", level: 3, text: techniqueName(lang, technique) }];
+  if (KNOWN_TECHNIQUES.includes(technique)) {
+    blocks.push({ kind: "paragraph", text: t(lang, `method.${technique}` as StringKey) });
+  }
+  const params: [string, string][] = [];
+  for (const key of PARAM_KEYS) {
+    const values = [...new Set(own.map((s) => s.facts[key]).filter((v) => v !== undefined).map(scalar))];
+    if (values.length > 0) params.push([key, values.join(", ")]);
+  }
+  if (params.length > 0) {
+    blocks.push({ kind: "table", header: [t(lang, "col.param"), t(lang, "kv.value")], rows: params });
+  }
+  const students = new Set(own.map((s) => s.facts.student));
+  const alone = technique === "distillation"
+    ? summaries.filter((s) => s.technique === "baseline" && students.has(s.facts.student) && s.facts.student)
+    : [];
+  const reference = referenceOf(summaries);
+  const shown = [...(reference ? [reference] : []), ...alone, ...own];
+  const experiment: SeedExperiment | undefined = technique === "distillation"
+    ? "distillation"
+    : technique.startsWith("pruning")
+    ? "pruning"
+    : undefined;
+  blocks.push(variantTable(shown, lang, experiment));
+  if (experiment) blocks.push({ kind: "paragraph", text: t(lang, "seed.note") });
+  blocks.push(measuredNote(shown, device, lang));
+  const models = Object.fromEntries(
+    Object.entries(results.models ?? {}).filter(([, m]) => m.technique === technique),
+  );
+  const curves = trainingCurvesSpec(models, lang);
+  if (curves) {
+    const slug = technique.replace(/[^a-z0-9]+/gi, "_");
+    blocks.push({
+      kind: "figure",
+      figure: await renderFigure({ ...curves, name: `training_curves_${slug}.${lang}` }),
+    });
+  }
+  return blocks;
+}
+
+/** One technique's sub-section (method, parameters, table with seed columns, curves), e.g. for a notebook. */
+export function techniqueSection(results: ResultsFile, technique: string, lang: Lang): Promise<Block[]> {
+  const device = devicesOf(results)[0];
+  return techniqueBlocks(results, technique, variantSummaries(results, device), device, lang);
+}
+
+/** Techniques section: one sub-section per technique the rows or models hold. */
+export async function techniquesSection(results: ResultsFile, lang: Lang): Promise<Block[]> {
+  const device = devicesOf(results)[0];
+  const summaries = variantSummaries(results, device);
+  const blocks: Block[] = [];
+  for (const technique of techniquesOf(results)) {
+    blocks.push(...await techniqueBlocks(results, technique, summaries, device, lang));
+  }
+  return blocks;
+}
+
+/** All variants side by side: the table and the metric bars. */
+export async function comparisonSection(results: ResultsFile, lang: Lang): Promise<Block[]> {
+  const device = devicesOf(results)[0];
+  const summaries = variantSummaries(results, device);
+  if (summaries.length === 0) return [];
+  const blocks: Block[] = [
+    { kind: "heading", level: 2, text: t(lang, "variants.heading"), id: "variants" },
+    variantTable(summaries, lang),
+    measuredNote(summaries, device, lang),
+  ];
+  const points: MetricPoint[] = [];
+  const add = (s: VariantSummary, key: StringKey, value: number | undefined) => {
+    if (value !== undefined) {
+      points.push({ variant: s.variant, technique: s.technique, metric: t(lang, key), value });
+    }
+  };
+  for (const s of summaries) {
+    add(s, "col.paramsNonzero", num(s.facts.params_nonzero));
+    add(s, "col.sizeMiB", sizeMiB(s));
+    add(s, "col.flopsM", num(s.facts.flops) === undefined ? undefined : num(s.facts.flops)! / 1e6);
+    add(s, "col.latency", num(s.measured?.latency_ms_mean));
+    add(s, "col.fps", num(s.measured?.fps));
+  }
+  const bars = metricBarsSpec(points, summaries.map((s) => s.variant), lang);
+  if (bars) blocks.push({ kind: "figure", figure: await renderFigure(bars) });
+  return blocks;
+}
+
+/** Measured rows of one device, at the fewest threads of each format. */
+function deviceRows(results: ResultsFile, device: string): ResultRow[] {
+  const rows = measuredRows(results).filter((r) => String(r.device ?? "local") === device);
+  const fewest = new Map<string, number>();
+  for (const r of rows) {
+    const k = String(r.format), n = num(r.threads) ?? 0;
+    if (!fewest.has(k) || n < fewest.get(k)!) fewest.set(k, n);
+  }
+  return rows.filter((r) => (num(r.threads) ?? 0) === fewest.get(String(r.format)));
+}
+
+/** On-device results: per device a latency table by format, the Pareto and speed-up figures. */
+export async function devicesSection(results: ResultsFile, lang: Lang): Promise<Block[]> {
+  const blocks: Block[] = [];
+  const devices = devicesOf(results);
+  const machine = results.extra?.bench?.machine;
+  for (const [index, device] of devices.entries()) {
+    blocks.push({ kind: "heading", level: 3, text: t(lang, "devices.device", { device }) });
+    if (device === "local" && machine && typeof machine === "object") {
+      const m = machine as Record<string, unknown>;
+      blocks.push({
+        kind: "paragraph",
+        text: t(lang, "devices.machine", { cpu: scalar(m.cpu), cores: scalar(m.cores) }),
+      });
+    }
+    const rows = deviceRows(results, device);
+    const formats = [...new Set(rows.map((r) => String(r.format)))];
+    const variants = [...new Set(rows.map((r) => r.variant))];
+    const cell = (v: string, f: string, key: string, digits: number) =>
+      fixed(rows.find((r) => r.variant === v && r.format === f)?.[key], digits);
+    blocks.push({
+      kind: "table",
+      header: [
+        t(lang, "col.variant"),
+        ...formats.flatMap((f) => [`${f} ${t(lang, "col.latency")}`, `${f} ${t(lang, "col.accuracy")}`]),
+      ],
+      align: ["left", ...formats.flatMap(() => ["right", "right"] as const)],
+      rows: variants.map((v) => [
+        v,
+        ...formats.flatMap((f) => {
+          const acc = rows.find((r) => r.variant === v && r.format === f)?.accuracy;
+          return [cell(v, f, "latency_ms_mean", 3), percent(acc)];
+        }),
+      ]),
+    });
+    const threads = [...new Set(rows.map((r) => scalar(r.threads)))].join(", ");
+    blocks.push({
+      kind: "paragraph",
+      text: t(lang, "devices.tableNote", { threads, runs: scalar(rows[0]?.runs) }),
+    });
+    const pts = rows.filter((r) => num(r.accuracy) !== undefined).map((r) => ({
+      variant: r.variant,
+      technique: r.technique,
+      format: String(r.format),
+      latency: r.latency_ms_mean!,
+      accuracy: r.accuracy!,
+      front: false,
+    }));
+    for (const i of paretoFront(pts)) pts[i].front = true;
+    const pareto = paretoSpec(pts, device, index, lang);
+    if (pareto) blocks.push({ kind: "figure", figure: await renderFigure(pareto) });
+    const speed = rows.filter((r) =>
+      num(r.predicted_speedup) !== undefined && num(r.measured_speedup) !== undefined
+    )
+      .map((r) => ({
+        variant: r.variant,
+        format: String(r.format),
+        predicted: r.predicted_speedup as number,
+        measured: r.measured_speedup as number,
+      }));
+    const speedup = speedupSpec(speed, device, index, lang);
+    if (speedup) blocks.push({ kind: "figure", figure: await renderFigure(speedup) });
+  }
+  return blocks;
+}
+
+/** Conclusion sentences, each computed from the rows; future work as a list. */
+export function conclusionSection(results: ResultsFile, lang: Lang): Block[] {
+  const blocks: Block[] = [{
+    kind: "heading",
+    level: 2,
+    text: t(lang, "conclusion.heading"),
+    id: "conclusion",
+  }];
+  const items: string[] = [];
+  const devices = devicesOf(results);
+  for (const device of devices) {
+    const head = [...headlineRows(results, device).values()].filter((r) => num(r.accuracy) !== undefined);
+    const pts = head.map((r) => ({ latency: r.latency_ms_mean!, accuracy: r.accuracy! }));
+    const front = paretoFront(pts).map((i) => head[i]).sort((a, b) =>
+      a.latency_ms_mean! - b.latency_ms_mean!
+    );
+    if (front.length > 0) {
+      items.push(t(lang, "conclusion.front", {
+        device,
+        list: front.map((r) => `${r.variant} (${fixed(r.latency_ms_mean, 3)} ms, ${percent(r.accuracy)} %)`)
+          .join(", "),
+      }));
+    }
+  }
+  const summaries = variantSummaries(results, devices[0]);
+  for (const kd of summaries.filter((s) => s.technique === "distillation" && s.facts.student)) {
+    const alone = summaries.find((s) => s.technique === "baseline" && s.facts.student === kd.facts.student);
+    const a = alone && accuracyOf(alone), k = accuracyOf(kd);
+    if (a === undefined || k === undefined) continue;
+    const delta = (k - a) * 100;
+    const key: StringKey = Math.abs(delta) < 1e-9
+      ? "conclusion.kdTie"
+      : delta > 0
+      ? "conclusion.kdWon"
+      : "conclusion.kdLost";
+    items.push(t(lang, key, {
+      kd: kd.variant,
+      alone: alone!.variant,
+      k: percent(k),
+      a: percent(a),
+      d: fixed(Math.abs(delta), 2),
+    }));
+  }
+  const ref = referenceOf(summaries);
+  const measured = summaries.filter((s) => s.measured && s !== ref);
+  if (ref?.measured && measured.length > 0) {
+    const fastest = measured.reduce((a, b) =>
+      a.measured!.latency_ms_mean! <= b.measured!.latency_ms_mean! ? a : b
+    );
+    items.push(t(lang, "conclusion.fastest", {
+      v: fastest.variant,
+      ms: fixed(fastest.measured!.latency_ms_mean, 3),
+      x: fixed(ref.measured.latency_ms_mean! / fastest.measured!.latency_ms_mean!, 2),
+      ref: ref.variant,
+      acc: percent(accuracyOf(fastest)),
+      refAcc: percent(accuracyOf(ref)),
+    }));
+  }
+  for (
+    const s of summaries.filter((s) => s.technique === "unstructured" && num(s.measured?.measured_speedup))
+  ) {
+    items.push(t(lang, "conclusion.unstructured", {
+      v: s.variant,
+      zeros: percent(num(s.facts.params_zero)! / num(s.facts.params_total)!, 1),
+      x: fixed(s.measured!.measured_speedup, 2),
+    }));
+  }
+  blocks.push(
+    items.length > 0 ? { kind: "list", items } : { kind: "paragraph", text: t(lang, "conclusion.none") },
+    { kind: "heading", level: 3, text: t(lang, "future.heading") },
+    {
+      kind: "list",
+      items: [
+        ...(devices.every((d) => d === "local") ? [t(lang, "future.devices")] : []),
+        t(lang, "future.camera"),
+        t(lang, "future.int8"),
+        t(lang, "future.unet"),
+      ],
+    },
+  );
+  return blocks;
+}
+
+/** Models whose technique is `technique`. */
+export function modelsOf(results: ResultsFile, technique: string): Record<string, ModelRecord> {
+  return Object.fromEntries(
+    Object.entries(results.models ?? {}).filter(([, m]) => m.technique === technique),
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * Views of results.json `rows` the report's tables and figures share: one row per variant,
+ * the measured rows of a device, and the Pareto front of accuracy against latency.
+ * Nothing here invents a value: a field no row has stays undefined.
+ */
+import type { ResultRow, ResultsFile } from "../core/types.ts";
+
+/** Formats in the order the report prefers one of them as a variant's headline measurement. */
+export const FORMAT_PREFERENCE = ["onnx-fp32", "tfjs", "onnx-fp16", "onnx-int8"] as const;
+
+/** A finite number, or undefined. */
+export function num(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/** Rows with a measured latency. */
+export function measuredRows(results: ResultsFile): ResultRow[] {
+  return (results.rows ?? []).filter((r) => num(r.latency_ms_mean) !== undefined);
+}
+
+/** Devices with measured rows, in order of appearance. */
+export function devicesOf(results: ResultsFile): string[] {
+  return [...new Set(measuredRows(results).map((r) => String(r.device ?? "local")))];
+}
+
+/** Variant names in order of first appearance in the rows, then models without rows. */
+export function variantNames(results: ResultsFile): string[] {
+  return [...new Set([...(results.rows ?? []).map((r) => r.variant), ...Object.keys(results.models ?? {})])];
+}
+
+/**
+ * The headline measured row of each variant on `device`: the preferred format
+ * (FORMAT_PREFERENCE) at its fewest threads.
+ */
+export function headlineRows(results: ResultsFile, device: string): Map<string, ResultRow> {
+  const out = new Map<string, ResultRow>();
+  const rank = (r: ResultRow) => {
+    const f = FORMAT_PREFERENCE.indexOf(r.format as typeof FORMAT_PREFERENCE[number]);
+    return (f < 0 ? FORMAT_PREFERENCE.length : f) * 1000 + (num(r.threads) ?? 0);
+  };
+  for (const r of measuredRows(results).filter((r) => String(r.device ?? "local") === device)) {
+    const best = out.get(r.variant);
+    if (!best || rank(r) < rank(best)) out.set(r.variant, r);
+  }
+  return out;
+}
+
+/** One variant as the summary tables show it. */
+export interface VariantSummary {
+  variant: string;
+  technique: string;
+  /** First row of the variant (training/compression facts: params, FLOPs, accuracy, params used). */
+  facts: ResultRow;
+  /** Headline measured row on the first device, when the bench ran. */
+  measured?: ResultRow;
+}
+
+/** One summary per variant: facts from its first row, the headline measurement of `device`. */
+export function variantSummaries(results: ResultsFile, device?: string): VariantSummary[] {
+  const rows = results.rows ?? [];
+  const measured = device ? headlineRows(results, device) : new Map<string, ResultRow>();
+  const out: VariantSummary[] = [];
+  for (const name of variantNames(results)) {
+    const own = rows.filter((r) => r.variant === name);
+    const facts = own.find((r) => num(r.latency_ms_mean) === undefined) ?? own[0];
+    if (!facts) continue;
+    out.push({ variant: name, technique: facts.technique, facts, measured: measured.get(name) });
+  }
+  return out;
+}
+
+/** The first of `rows` that has `key` as a finite number. */
+export function pick(rows: (ResultRow | undefined)[], key: string): number | undefined {
+  for (const r of rows) {
+    const v = num(r?.[key]);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/**
+ * Indices of the points on the Pareto front: no other point is at least as fast and at least as
+ * accurate while strictly better in one of the two.
+ *
+ * @example
+ * ```ts
+ * import { paretoFront } from "./variants.ts";
+ * const front = paretoFront([{ latency: 1, accuracy: 0.9 }, { latency: 2, accuracy: 0.8 }, { latency: 3, accuracy: 0.95 }]);
+ * console.assert(front.join() === "0,2");
+ * ```
+ */
+export function paretoFront(points: { latency: number; accuracy: number }[]): number[] {
+  return points.flatMap((p, i) =>
+    points.some((q) =>
+        q.latency <= p.latency && q.accuracy >= p.accuracy &&
+        (q.latency < p.latency || q.accuracy > p.accuracy)
+      )
+      ? []
+      : [i]
+  );
+}
+
+/** Techniques present in the rows or models, in order of appearance, baseline excluded. */
+export function techniquesOf(results: ResultsFile): string[] {
+  const all = [
+    ...(results.rows ?? []).map((r) => r.technique),
+    ...Object.values(results.models ?? {}).map((m) => m.technique),
+  ];
+  return [...new Set(all.filter((t) => typeof t === "string" && t !== "baseline"))];
+}

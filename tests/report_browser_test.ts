@@ -1,0 +1,186 @@
+/**
+ * The report in a real browser: headless Chromium (Debian `chromium`) opens index.html and the
+ * test drives it over the Chrome DevTools protocol: every figure has a non-zero size, Korean
+ * text is drawn in a Noto CJK font, the language switch flips which article shows, and a
+ * screenshot is saved (also to /tmp/report_browser.png). Skips without chromium, except when
+ * CI=true, where a missing browser is a failure. No network is used.
+ */
+import assert from "node:assert/strict";
+import { paramsSchema, run } from "../pipeline/stages/report.ts";
+import { fakeFetchDir, fullResults, makeContext, tempDirs } from "./report_fixture.ts";
+
+const CI = Deno.env.get("CI") === "true";
+
+function hasChromium(): boolean {
+  try {
+    return new Deno.Command("chromium", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+const available = hasChromium();
+if (!available && !CI) {
+  console.warn("report_browser_test: skipped, no `chromium` on PATH (apt-get install chromium)");
+}
+
+/** A minimal DevTools-protocol client over one page's WebSocket. */
+class Cdp {
+  #next = 1;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private constructor(readonly ws: WebSocket) {
+    ws.onmessage = (e) => {
+      const msg = JSON.parse(e.data);
+      const p = msg.id && this.#pending.get(msg.id);
+      if (!p) return;
+      this.#pending.delete(msg.id);
+      if (msg.error) p.reject(new Error(`CDP: ${JSON.stringify(msg.error)}`));
+      else p.resolve(msg.result);
+    };
+  }
+  static open(url: string): Promise<Cdp> {
+    const ws = new WebSocket(url);
+    return new Promise((resolve, reject) => {
+      ws.onopen = () => resolve(new Cdp(ws));
+      ws.onerror = () => reject(new Error(`Cannot open DevTools socket ${url}`));
+    });
+  }
+  // deno-lint-ignore no-explicit-any
+  send(method: string, params: Record<string, unknown> = {}): Promise<any> {
+    const id = this.#next++;
+    this.ws.send(JSON.stringify({ id, method, params }));
+    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+  }
+  async eval<T>(expression: string): Promise<T> {
+    const r = await this.send("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true });
+    if (r.exceptionDetails) throw new Error(`evaluate ${expression}: ${JSON.stringify(r.exceptionDetails)}`);
+    return r.result.value as T;
+  }
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.ws.onclose = () => resolve();
+      this.ws.close();
+    });
+  }
+}
+
+/** Start chromium on `url`; resolves with the DevTools port once it listens. */
+async function launch(url: string, profile: string) {
+  const child = new Deno.Command("chromium", {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--hide-scrollbars",
+      "--window-size=1280,1600",
+      `--user-data-dir=${profile}`,
+      "--remote-debugging-port=0",
+      url,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+    const m = text.match(/DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)\//);
+    if (m) {
+      // Keep draining stderr so chromium never blocks on a full pipe.
+      (async () => {
+        while (!(await reader.read().catch(() => ({ done: true }))).done);
+      })();
+      return { child, port: Number(m[1]) };
+    }
+  }
+  child.kill();
+  throw new Error(`chromium did not start its DevTools server: ${text.slice(-500)}`);
+}
+
+Deno.test({
+  name: "report browser: figures render, Korean uses a CJK font, the language switch works",
+  ignore: !available && !CI,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    assert.ok(available, "CI=true but `chromium` is not installed (apt-get install chromium)");
+    const { artifacts, out } = await tempDirs(fullResults());
+    const { ctx } = makeContext(paramsSchema.parse({}), artifacts, out);
+    ctx.depDirs = { fetch: await fakeFetchDir(6) };
+    const result = await run(ctx);
+    const figuresPerLang = (result.summary.figures as number) / 2;
+    const profile = await Deno.makeTempDir({ prefix: "edgeslim-chromium-" });
+    const { child, port } = await launch(`file://${out}/index.html`, profile);
+    let cdp: Cdp | undefined;
+    try {
+      let page: { type: string; url: string; webSocketDebuggerUrl: string } | undefined;
+      for (let i = 0; i < 50 && !page; i++) {
+        const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+        page = list.find((p: { type: string; url: string }) =>
+          p.type === "page" && p.url.endsWith("index.html")
+        );
+        if (!page) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(page, "chromium opened no page for index.html");
+      cdp = await Cdp.open(page.webSocketDebuggerUrl);
+      await cdp.eval(
+        `new Promise((r) => document.readyState === "complete" ? r(1) : addEventListener("load", () => r(1)))`,
+      );
+      await cdp.eval(`document.fonts.ready.then(() => 1)`);
+
+      // Korean first (the default language): every figure of the Korean article is drawn.
+      const sized = (lang: string) =>
+        cdp!.eval<number>(`[...document.querySelectorAll('article[data-lang-block="${lang}"] figure > svg')]
+          .filter((s) => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length`);
+      await cdp.eval(`(document.documentElement.setAttribute("data-lang", "ko"), 1)`);
+      assert.equal(await sized("ko"), figuresPerLang, "every Korean figure has a non-zero size");
+      assert.equal(await sized("en"), 0, "the English article is hidden");
+      const images = await cdp.eval<number>(
+        `[...document.querySelectorAll('article[data-lang-block="ko"] .samples img')].filter((i) => i.complete && i.naturalWidth > 0).length`,
+      );
+      assert.equal(images, 6, "sample images decoded");
+
+      // The Korean heading is drawn with a Noto CJK font.
+      await cdp.send("DOM.enable");
+      await cdp.send("CSS.enable");
+      const { root } = await cdp.send("DOM.getDocument", { depth: -1 });
+      const { nodeId } = await cdp.send("DOM.querySelector", {
+        nodeId: root.nodeId,
+        selector: 'article[data-lang-block="ko"] h1',
+      });
+      const { fonts } = await cdp.send("CSS.getPlatformFontsForNode", { nodeId });
+      const families = (fonts as { familyName: string }[]).map((f) => f.familyName);
+      assert.ok(
+        families.some((f) => /Noto (Sans|Serif) CJK/.test(f)),
+        `Korean heading fonts: ${families.join(", ")}`,
+      );
+
+      const shot = await cdp.send("Page.captureScreenshot", { format: "png" });
+      const png = Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0));
+      await Deno.writeFile(`${out}/screenshot.ko.png`, png);
+      await Deno.writeFile("/tmp/report_browser.png", png);
+
+      // The switch shows English and hides Korean; clicking again goes back.
+      await cdp.eval(`(document.getElementById("lang-switch").click(), 1)`);
+      assert.equal(await cdp.eval<string>(`document.documentElement.getAttribute("data-lang")`), "en");
+      assert.equal(await sized("en"), figuresPerLang, "every English figure has a non-zero size");
+      assert.equal(await sized("ko"), 0, "the Korean article is hidden after switching");
+      assert.equal(await cdp.eval<string>(`document.title`), "edgeslim report — quick");
+      await cdp.eval(`(document.getElementById("lang-switch").click(), 1)`);
+      assert.equal(await cdp.eval<string>(`document.documentElement.getAttribute("data-lang")`), "ko");
+    } finally {
+      await cdp?.close();
+      child.kill();
+      await child.status;
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});
