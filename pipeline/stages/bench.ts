@@ -5,6 +5,14 @@
  * tfjs rows are measured once with threads = 1. Adds `predicted_speedup` (FLOPs ratio vs the
  * reference variant) and `measured_speedup` (latency ratio vs the reference in the same
  * format/runtime/threads), and the machine in results.part.json `machine`.
+ *
+ * Devices over SSH (`devices`, empty by default): each gets a bundle (its ONNX formats, test
+ * images, runner.mjs), benched there in parallel with the local run; rows have `device` = its
+ * name, and results.part.json `devices[name]` holds its CPU/RAM/OS/runtime or its error. When a
+ * device fails the stage fails (after caching the devices that succeeded), so the pipeline
+ * records no lock entry and the next `deno task pipeline` reruns bench, reusing the cached
+ * devices and retrying only the failed one; `fail_on_device_error: false` records the failure
+ * and succeeds instead (a later retry then needs `--force`).
  */
 import { join } from "node:path";
 import { z } from "zod";
@@ -18,6 +26,9 @@ import { machineInfo } from "../bench/machine.ts";
 import { onnxRunner, type Runner, tfjsRunner, timeRuns } from "../bench/runners.ts";
 import { latencyStats } from "../bench/stats.ts";
 import { writeAtomic } from "../models/io.ts";
+import { buildBundle } from "../bench/bundle.ts";
+import { benchDevice, type DeviceConfig, type DeviceOutcome, deviceSchema } from "../bench/devices.ts";
+import { parseTrtexec } from "../bench/trtexec.ts";
 
 /** Params of the bench stage. */
 export const paramsSchema = z.strictObject({
@@ -31,11 +42,24 @@ export const paramsSchema = z.strictObject({
   formats: z.array(z.enum(FORMATS)).min(1).default([...FORMATS]),
   /** Variant the speedups are relative to. */
   reference: z.string().default("teacher"),
+  /** Bench on this machine too (false: devices only). */
+  local: z.boolean().default(true),
+  /** Devices benched over SSH, in parallel (see pipeline/bench/devices.ts). */
+  devices: z.array(deviceSchema).default([]).refine(
+    (d) => new Set(d.map((x) => x.name)).size === d.length && d.every((x) => x.name !== "local"),
+    { message: 'device names must be unique and not "local"' },
+  ),
+  /** Per device: connect + copy + bench must finish within this many seconds. */
+  timeout_s: z.number().positive().default(1800),
+  /** Test images bundled for on-device accuracy (raw float32, so keep it modest). */
+  images: z.int().min(1).default(200),
+  /** Fail the stage when a device fails (so a rerun retries it); false records it and succeeds. */
+  fail_on_device_error: z.boolean().default(true),
 });
 
 export type BenchParams = z.infer<typeof paramsSchema>;
 
-/** Benchmark every exported model locally. */
+/** Benchmark every exported model locally and on the configured devices. */
 export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> {
   const p = ctx.params;
   const exportDir = ctx.depDirs.export;
@@ -45,7 +69,56 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
   const layout = (part.layout as "NHWC" | "NCHW" | undefined) ?? "NHWC";
   const data: Dataset | undefined = ctx.depDirs.fetch ? await loadDataset(ctx.depDirs.fetch) : undefined;
   await initEngine();
+  const bundleRoot = await Deno.makeTempDir({ prefix: "edgeslim-bundles-" });
+  try {
+    // Devices wait on ssh, so they run while the local bench uses the CPU.
+    const remote = Promise.all(p.devices.map(async (device) => {
+      const bundle = await buildBundle(bundleRoot, {
+        exportDir,
+        exports,
+        formats: device.formats,
+        threads: device.threads,
+        warmup: p.warmup,
+        runs: p.runs,
+        layout,
+        data,
+        images: p.images,
+        trtexec: device.trtexec,
+      });
+      const outcome = await benchDevice(device, bundle, {
+        cacheDir: ctx.cacheDir,
+        timeoutS: p.timeout_s,
+        log: (line) => ctx.log.info(line),
+      });
+      ctx.log.info(`${device.name}: ${outcome.status === "failed" ? outcome.error : outcome.status}`);
+      return outcome;
+    }));
+    const rows = p.local ? await benchLocal(ctx, exports, layout, data) : [];
+    const outcomes = await remote;
+    for (const [i, outcome] of outcomes.entries()) {
+      rows.push(...deviceRows(p.devices[i], outcome, exports, p));
+    }
+    const failed = outcomes.filter((o) => o.status === "failed");
+    if (failed.length && p.fail_on_device_error) {
+      throw new Error(
+        `bench: ${failed.length} of ${outcomes.length} device(s) failed; the others are cached and a rerun ` +
+          `retries only these:\n${failed.map((o) => `  ${o.error}`).join("\n")}`,
+      );
+    }
+    return await finish(ctx, rows, outcomes);
+  } finally {
+    await Deno.remove(bundleRoot, { recursive: true });
+  }
+}
 
+/** Every exported variant × format × threads on this machine. */
+async function benchLocal(
+  ctx: StageContext<BenchParams>,
+  exports: Record<string, ExportRecord>,
+  layout: "NHWC" | "NCHW",
+  data: Dataset | undefined,
+): Promise<ResultRow[]> {
+  const p = ctx.params, exportDir = ctx.depDirs.export!;
   const jobs: { variant: string; format: typeof FORMATS[number]; threads: number }[] = [];
   for (const [variant, e] of Object.entries(exports)) {
     for (const format of p.formats) {
@@ -93,13 +166,31 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
     bar.tick(1, { model: `${variant} ${format} ×${threads}`, p50_ms: stats.latency_ms_p50.toFixed(2) });
   }
   bar.done();
+  return rows;
+}
+
+/** Speedups, results.part.json (rows, machine, devices) and the summary. */
+async function finish(
+  ctx: StageContext<BenchParams>,
+  rows: ResultRow[],
+  outcomes: DeviceOutcome[],
+): Promise<StageResult> {
+  const p = ctx.params;
   addSpeedups(rows, p.reference);
   const machine = await machineInfo();
+  const devices = Object.fromEntries(outcomes.map((o) => [
+    o.name,
+    o.status === "failed"
+      ? { status: o.status, kind: o.kind, error: o.error, seconds: o.seconds }
+      : { status: o.status, seconds: o.seconds, ...o.output.device, trtexec_errors: trtexecErrors(o) },
+  ]));
   await writeAtomic(
     join(ctx.outDir, "results.part.json"),
-    JSON.stringify({ rows, machine } as ResultsPart, null, 1),
+    JSON.stringify({ rows, machine, devices } as ResultsPart, null, 1),
   );
-  const ref = rows.find((r) => r.variant === p.reference && r.format === "onnx-fp32" && r.threads === 1);
+  const ref = rows.find((r) =>
+    r.variant === p.reference && r.format === "onnx-fp32" && r.threads === 1 && r.device === "local"
+  );
   if (ref) {
     ctx.log.info(`${p.reference} onnx-fp32 batch 1, 1 thread: ${ref.latency_ms_mean!.toFixed(3)} ms mean`);
   }
@@ -107,6 +198,7 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
     summary: {
       rows: rows.length,
       machine: `${machine.cpu}, ${machine.cores} cores`,
+      devices: Object.fromEntries(outcomes.map((o) => [o.name, o.status])),
       fastest: rows.reduce((a, b) => a.latency_ms_p50! <= b.latency_ms_p50! ? a : b, rows[0])?.variant,
     },
   };
@@ -130,10 +222,84 @@ export function addSpeedups(rows: ResultRow[], reference: string): void {
   for (const row of rows) {
     const ref = rows.find((r) =>
       r.variant === reference && r.format === row.format && r.runtime === row.runtime &&
-      r.threads === row.threads
+      r.threads === row.threads && r.device === row.device
     );
     if (!ref) continue;
     if (ref.flops && row.flops) row.predicted_speedup = ref.flops / row.flops;
     row.measured_speedup = ref.latency_ms_mean! / row.latency_ms_mean!;
   }
+}
+
+/** Rows of one device's outcome: one per model × threads, plus trtexec rows (no accuracy). */
+export function deviceRows(
+  device: DeviceConfig,
+  outcome: DeviceOutcome,
+  exports: Record<string, ExportRecord>,
+  p: Pick<BenchParams, "warmup" | "runs">,
+): ResultRow[] {
+  if (outcome.status === "failed") return [];
+  const info = outcome.output.device;
+  const base = (variant: string) => {
+    const e = exports[variant];
+    return {
+      variant,
+      technique: e.technique,
+      params_total: e.params_total,
+      params_zero: e.params_zero,
+      params_nonzero: e.params_nonzero,
+      params_tfjs: e.params_tfjs,
+      flops: e.flops,
+    };
+  };
+  const rows: ResultRow[] = outcome.output.results.map((r) => {
+    const file = exports[r.variant].formats[r.format as keyof ExportRecord["formats"]];
+    return {
+      ...base(r.variant),
+      size_bytes: file?.size_bytes,
+      size_gzip_bytes: file?.gzip_bytes,
+      ...(r.accuracy !== undefined && r.accuracy !== null ? { accuracy: r.accuracy } : {}),
+      latency_ms_mean: r.latency_ms_mean,
+      latency_ms_p50: r.latency_ms_p50,
+      latency_ms_p90: r.latency_ms_p90,
+      latency_ms_std: r.latency_ms_std,
+      fps: r.fps,
+      runtime: `onnxruntime-node ${info.onnxruntime_node} (${info.runtime})`,
+      execution_provider: "cpu",
+      format: r.format,
+      device: device.name,
+      threads: r.threads,
+      batch: 1,
+      runs: p.runs,
+      warmup: p.warmup,
+      ...(file?.calibration ? { calibration: file.calibration } : {}),
+    };
+  });
+  for (const t of outcome.output.trtexec ?? []) {
+    if (!t.output || t.error) continue;
+    const r = parseTrtexec(t.output);
+    rows.push({
+      ...base(t.variant),
+      latency_ms_mean: r.latency_ms_mean,
+      latency_ms_p50: r.latency_ms_p50,
+      ...(r.latency_ms_p90 !== undefined ? { latency_ms_p90: r.latency_ms_p90 } : {}),
+      ...(r.latency_ms_std !== undefined ? { latency_ms_std: r.latency_ms_std } : {}),
+      fps: 1000 / r.latency_ms_mean,
+      throughput_qps: r.throughput_qps,
+      runtime: `TensorRT ${r.tensorrt ?? "?"} (trtexec)`,
+      execution_provider: "tensorrt-gpu",
+      format: "tensorrt-fp16",
+      source_format: "onnx-fp32",
+      device: device.name,
+      threads: 1,
+      batch: 1,
+    });
+  }
+  return rows;
+}
+
+/** trtexec failures of a device (e.g. not installed), by variant. */
+function trtexecErrors(o: DeviceOutcome): Record<string, string> | undefined {
+  if (o.status === "failed") return undefined;
+  const errors = (o.output.trtexec ?? []).filter((t) => t.error);
+  return errors.length ? Object.fromEntries(errors.map((t) => [t.variant, t.error!])) : undefined;
 }
