@@ -131,9 +131,16 @@ Deno.test({
       }
       assert.ok(page, "chromium opened no page for index.html");
       cdp = await Cdp.open(page.webSocketDebuggerUrl);
-      await cdp.eval(
-        `new Promise((r) => document.readyState === "complete" ? r(1) : addEventListener("load", () => r(1)))`,
-      );
+      // Under load the target can report index.html while the old blank document is still live:
+      // poll until the report's own document has loaded.
+      for (let i = 0; i < 200; i++) {
+        const ready = await cdp.eval<boolean>(
+          `location.href.endsWith("index.html") && document.readyState === "complete" &&
+            document.querySelectorAll("figure > svg").length > 0`,
+        ).catch(() => false);
+        if (ready) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await cdp.eval(`document.fonts.ready.then(() => 1)`);
 
       // Korean first (the default language): every figure of the Korean article is drawn.
