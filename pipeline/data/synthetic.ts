@@ -6,6 +6,10 @@
  * Variety: skin tone, face size/position/tilt/turn, hair, glasses, beards, hands, scarves,
  * backgrounds (gradients, noise textures, clutter), lighting, blur and sensor noise.
  * Masks: surgical, cloth and N95-like, many colours, some worn below the nose.
+ *
+ * Like the tight crops of the real data set, the face fills most of the frame and the class
+ * signal is reliable: a mask always covers mouth and chin in a colour that contrasts with the
+ * skin; neck scarves sit below the chin; clutter, blur and noise are mild.
  */
 import { join } from "node:path";
 import sharp from "sharp";
@@ -13,7 +17,7 @@ import { Canvas, type Rgb } from "./_raster.ts";
 import { mixSeed, Rng } from "./_prng.ts";
 
 /** Bump when the drawing changes, so caches keyed by it are rebuilt. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 3;
 
 /** Class folder names of the `dir` layout the writer produces. */
 export const SYNTHETIC_CLASSES = ["with_mask", "without_mask"] as const;
@@ -44,6 +48,14 @@ const SURGICAL: Rgb[] = [
   [0.72, 0.68, 0.9],
 ];
 
+const CLOTH: Rgb[] = [
+  [0.15, 0.2, 0.45],
+  [0.7, 0.12, 0.15],
+  [0.2, 0.55, 0.75],
+  [0.35, 0.25, 0.5],
+  [0.95, 0.95, 0.95],
+  [0.2, 0.45, 0.3],
+];
 const mix = (a: Rgb, b: Rgb, t: number): Rgb => [
   a[0] + (b[0] - a[0]) * t,
   a[1] + (b[1] - a[1]) * t,
@@ -88,13 +100,14 @@ function background(cv: Canvas, rng: Rng, skin: Rgb): void {
     const w = rng.range(3, 12) * (n / 128), col = randColor(rng);
     for (let x = rng.range(0, w); x < n * 1.5; x += 2 * w) cv.line(x, -n, x - n * 0.3, 2 * n, w, col, 0.4);
   }
-  const clutter = rng.int(0, 8);
+  const clutter = rng.int(0, 4);
   for (let i = 0; i < clutter; i++) {
-    // A few clutter shapes take skin or mask colours so colour alone is not a cue.
-    const col = rng.chance(0.2) ? skin : rng.chance(0.15) ? rng.pick(SURGICAL) : randColor(rng);
-    const x = rng.range(0, n), y = rng.range(0, n), r = rng.range(0.04, 0.25) * n;
-    if (rng.chance(0.5)) cv.ellipse(x, y, r, r * rng.range(0.3, 1), rng.range(0, 3), col, rng.range(0.5, 1));
-    else cv.polygon([x, y, x + r, y + r * rng.range(-0.5, 0.5), x + r, y + r, x, y + r * 1.2], col);
+    // A few clutter shapes take a skin colour, so skin colour alone is not a cue.
+    const col = rng.chance(0.1) ? skin : randColor(rng);
+    const x = rng.range(0, n), y = rng.range(0, n), r = rng.range(0.04, 0.15) * n;
+    if (rng.chance(0.5)) {
+      cv.ellipse(x, y, r, r * rng.range(0.3, 1), rng.range(0, 3), col, rng.range(0.4, 0.8));
+    } else cv.polygon([x, y, x + r, y + r * rng.range(-0.5, 0.5), x + r, y + r, x, y + r * 1.2], col, 0.7);
   }
 }
 
@@ -163,21 +176,45 @@ function lowerFace(f: Face, rng: Rng, skin: Rgb, turn: number, beardColor: Rgb |
 function beard(f: Face, rng: Rng, hair: Rgb): void {
   const full = rng.chance(0.6);
   if (full) {
-    f.polygon([-0.95, 0.25, 0.95, 0.25, 0.75, 1.05, 0.25, 1.38, -0.25, 1.38, -0.75, 1.05], hair, 0.85);
+    f.polygon([-0.95, 0.25, 0.95, 0.25, 0.75, 1.05, 0.25, 1.38, -0.25, 1.38, -0.75, 1.05], hair, 0.6);
   } else f.ellipse(0, 1.15, 0.35, 0.25, 0, hair, 0.8); // goatee
   if (rng.chance(0.7)) f.ellipse(0, 0.56, 0.34, 0.08, 0, hair); // moustache
 }
 
+/** Colour distance (Euclidean in RGB). */
+const dist = (a: Rgb, b: Rgb): number => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+
+/** `col`, pushed toward white or black until it differs clearly from `skin`. */
+function contrasting(col: Rgb, skin: Rgb): Rgb {
+  if (dist(col, skin) >= 0.35) return col;
+  const lum = (skin[0] + skin[1] + skin[2]) / 3;
+  const target: Rgb = lum < 0.55 ? [0.96, 0.97, 0.98] : [0.1, 0.12, 0.16];
+  let out = col;
+  for (let t = 0.2; t <= 1 && dist(out, skin) < 0.35; t += 0.2) out = mix(col, target, t);
+  return out;
+}
+
+/** A random colour not close to the common light-blue and white masks (caps, headscarves). */
+function unmaskLike(rng: Rng): Rgb {
+  let c = randColor(rng);
+  for (let i = 0; i < 20 && (dist(c, SURGICAL[0]) < 0.4 || dist(c, SURGICAL[1]) < 0.4); i++) {
+    c = randColor(rng);
+  }
+  return c;
+}
+
 function mask(f: Face, rng: Rng, turn: number, skin: Rgb): void {
-  const kind = rng.pick(["surgical", "surgical", "cloth", "n95"]);
-  const low = rng.chance(0.18); // worn below the nose: still "with_mask"
-  const t = low ? rng.range(0.46, 0.54) : rng.range(0.05, 0.25), b = rng.range(1.2, 1.35), m = turn * 0.15;
+  // Like the real data: mostly light-blue or white surgical masks, some N95s and cloth masks.
+  const u = rng.next(), kind = u < 0.92 ? "surgical" : u < 0.97 ? "n95" : "cloth";
+  const low = rng.chance(0.12); // worn below the nose: still "with_mask"
+  const t = low ? rng.range(0.46, 0.54) : rng.range(0.02, 0.2), b = rng.range(1.3, 1.4), m = turn * 0.15;
+  const v = rng.next();
   let col: Rgb = kind === "surgical"
-    ? rng.pick(SURGICAL)
+    ? (v < 0.6 ? SURGICAL[0] : v < 0.95 ? SURGICAL[1] : v < 0.97 ? SURGICAL[2] : rng.pick(SURGICAL.slice(3)))
     : kind === "n95"
-    ? rng.pick(SURGICAL.slice(0, 3))
-    : randColor(rng);
-  if (rng.chance(0.05)) col = mix(skin, [1, 1, 1], rng.range(0.35, 0.6)); // skin-like masks are hard cases
+    ? (v < 0.7 ? SURGICAL[1] : SURGICAL[0])
+    : rng.pick(CLOTH);
+  col = contrasting(mix(col, [0.5, 0.5, 0.5], rng.range(0, 0.08)), skin); // dye / fabric variation
   const strap = shade(col, 0.85);
   for (const v of [t + 0.05, t + 0.6]) {
     f.line(-1.0 + m, v, -1.02, -0.05, 0.04, strap);
@@ -185,16 +222,16 @@ function mask(f: Face, rng: Rng, turn: number, skin: Rgb): void {
   }
   if (kind === "surgical") {
     f.polygon(
-      [-1.0 + m, t, 1.0 + m, t, 0.92 + m, t + 0.6, 0.45 + m, b, -0.45 + m, b, -0.92 + m, t + 0.6],
+      [-1.06 + m, t, 1.06 + m, t, 0.98 + m, t + 0.65, 0.5 + m, b, -0.5 + m, b, -0.98 + m, t + 0.65],
       col,
     );
     for (let i = 1; i <= 3; i++) {
       const v = t + (i * (b - t)) / 4.5;
-      f.line(-0.88 + m, v, 0.88 + m, v + 0.02, 0.035, shade(col, 0.78), 0.8);
+      f.line(-0.88 + m, v, 0.88 + m, v + 0.02, 0.06, shade(col, 0.65), 0.9);
     }
     f.line(-0.45 + m, t + 0.03, 0.45 + m, t + 0.03, 0.04, [0.85, 0.85, 0.85], 0.7); // nose wire
   } else if (kind === "cloth") {
-    f.ellipse(m, (t + b) / 2, 0.98, (b - t) / 2 + 0.05, 0, col);
+    f.ellipse(m, (t + b) / 2, 1.04, (b - t) / 2 + 0.05, 0, col);
     f.polygon([-0.95 + m, t + 0.15, 0.95 + m, t + 0.15, 0.7 + m, t, -0.7 + m, t], col);
     if (rng.chance(0.4)) { // printed pattern
       const p2 = randColor(rng);
@@ -205,17 +242,17 @@ function mask(f: Face, rng: Rng, turn: number, skin: Rgb): void {
     f.line(m, t + 0.02, m, b, 0.04, shade(col, 0.7), 0.7); // centre seam
   } else {
     f.polygon([
-      -0.88 + m,
+      -1.0 + m,
       t + 0.12,
       m,
       t - 0.06,
-      0.88 + m,
+      1.0 + m,
       t + 0.12,
-      0.78 + m,
+      0.9 + m,
       t + 0.62,
       m,
       b + 0.05,
-      -0.78 + m,
+      -0.9 + m,
       t + 0.62,
     ], col);
     f.line(m, t - 0.04, m, b + 0.03, 0.05, shade(col, 0.75), 0.8);
@@ -236,16 +273,16 @@ function hand(f: Face, rng: Rng, skin: Rgb): void {
 
 function neckScarf(f: Face, rng: Rng): void {
   const col = rng.chance(0.5) ? rng.pick(SURGICAL) : randColor(rng);
-  f.polygon([-1.1, 1.3, 1.1, 1.3, 1.3, 1.85, -1.3, 1.85], col);
-  f.line(-1.0, 1.55, 1.0, 1.58, 0.05, shade(col, 0.75), 0.7);
+  f.polygon([-1.1, 1.5, 1.1, 1.5, 1.3, 2.05, -1.3, 2.05], col);
+  f.line(-1.0, 1.75, 1.0, 1.78, 0.05, shade(col, 0.75), 0.7);
 }
 
 /** Lighting gradient, colour cast, contrast, blur and sensor noise. */
 function camera(cv: Canvas, rng: Rng): void {
-  const n = cv.size, p = cv.px, a = rng.range(0, 2 * Math.PI), strength = rng.range(0, 0.5);
-  const gain = rng.range(0.65, 1.25),
-    cast: Rgb = [rng.range(0.9, 1.1), rng.range(0.9, 1.1), rng.range(0.9, 1.1)];
-  const contrast = rng.range(0.7, 1.2);
+  const n = cv.size, p = cv.px, a = rng.range(0, 2 * Math.PI), strength = rng.range(0, 0.35);
+  const gain = rng.range(0.85, 1.1),
+    cast: Rgb = [rng.range(0.96, 1.04), rng.range(0.96, 1.04), rng.range(0.96, 1.04)];
+  const contrast = rng.range(0.85, 1.1);
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
       const l = gain * (1 + strength * ((x / n - 0.5) * Math.cos(a) + (y / n - 0.5) * Math.sin(a)));
@@ -253,9 +290,9 @@ function camera(cv: Canvas, rng: Rng): void {
       for (let k = 0; k < 3; k++) p[i + k] = 0.5 + (p[i + k] * l * cast[k] - 0.5) * contrast;
     }
   }
-  const blur = rng.chance(0.45) ? rng.int(1, 3) : 0;
+  const blur = rng.chance(0.25) ? 1 : 0;
   if (blur) cv.blur(Math.ceil((blur * n) / 128));
-  const sigma = rng.range(0, 0.05);
+  const sigma = rng.range(0, 0.025);
   for (let i = 0; i < p.length; i++) p[i] += sigma * rng.normal();
 }
 
@@ -274,12 +311,20 @@ export function generateFace(seed: number, withMask: boolean, size = 128): Uint8
   const cv = new Canvas(size);
   const skin = mix(rng.pick(SKIN), rng.pick(SKIN), rng.next());
   background(cv, rng, skin);
-  const s = size * rng.range(0.22, 0.4);
-  const f = new Face(cv, size * rng.range(0.4, 0.6), size * rng.range(0.4, 0.56), s, rng.range(-0.4, 0.4));
-  const turn = rng.range(-0.5, 0.5), hair = rng.pick(HAIR);
+  // Head height 2.6·s: the face fills about 70–90 % of the frame, near the centre.
+  const s = size * rng.range(0.3, 0.37);
+  const f = new Face(
+    cv,
+    size * rng.range(0.45, 0.55),
+    size * rng.range(0.44, 0.52),
+    s,
+    rng.range(-0.25, 0.25),
+  );
+  // White and grey hair are rarer than the rest, as in the real crops.
+  const turn = rng.range(-0.5, 0.5), hair = HAIR[rng.chance(0.05) ? rng.int(5, 6) : rng.int(0, 4)];
   const style = rng.pick(["short", "short", "long", "long", "curly", "bald", "cap", "scarf"]);
-  const hairColor = style === "scarf" || style === "cap" ? randColor(rng) : hair;
-  f.polygon([-2.4, 3.5, -2.2, 2.0, -0.6, 1.55, 0.6, 1.55, 2.2, 2.0, 2.4, 3.5], randColor(rng)); // shoulders
+  const hairColor = style === "scarf" || style === "cap" ? unmaskLike(rng) : hair;
+  f.polygon([-2.4, 3.5, -2.2, 2.0, -0.6, 1.55, 0.6, 1.55, 2.2, 2.0, 2.4, 3.5], unmaskLike(rng)); // shoulders
   f.polygon([-0.45, 0.9, 0.45, 0.9, 0.5, 1.9, -0.5, 1.9], shade(skin, 0.85)); // neck
   hairBack(f, rng, style, hairColor);
   for (const side of [-1, 1]) {
@@ -288,11 +333,11 @@ export function generateFace(seed: number, withMask: boolean, size = 128): Uint8
   f.ellipse(0, 0, 1, 1.3, 0, skin);
   f.ellipse(-turn * 0.6, 0.1, 0.6, 1.1, 0, shade(skin, 0.88), Math.abs(turn) * 0.5); // cheek shadow
   eyes(f, rng, turn, hair);
-  lowerFace(f, rng, skin, turn, rng.chance(withMask ? 0.12 : 0.18) ? hair : null);
+  lowerFace(f, rng, skin, turn, rng.chance(0.06) ? hair : null);
   if (withMask) mask(f, rng, turn, skin);
-  else if (rng.chance(0.15)) neckScarf(f, rng);
+  else if (rng.chance(0.08)) neckScarf(f, rng);
   hairFront(f, rng, style, hairColor);
-  if (rng.chance(0.1)) hand(f, rng, skin);
+  if (rng.chance(0.05)) hand(f, rng, skin);
   camera(cv, rng);
   return cv.toBytes();
 }

@@ -15,6 +15,16 @@ export interface TrainerOptions {
   learningRate: number;
   /** Data-parallel workers; default 2 when the machine has ≥ 2 cores, else 1 (runs in-thread). */
   workers?: number;
+  /**
+   * Start from these weights (a `buildClassifier`-shaped model of the same spec, e.g. a pruned one:
+   * layers conv1…, bn1…, fc) instead of `buildClassifier`'s seeded init. BN moving statistics too.
+   */
+  initialWeights?: tf.LayersModel;
+  /**
+   * 0/1 masks of kernels by layer name (`conv1`, …, `fc`), same length as the kernel: masked
+   * weights are set to zero at the start and after every Adam step, so they stay exactly zero.
+   */
+  masks?: Record<string, Float32Array>;
 }
 
 /**
@@ -64,7 +74,10 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/** Create a trainer; initial weights equal `buildClassifier(spec, inputShape, seed)`'s. */
+/**
+ * Create a trainer; initial weights equal `buildClassifier(spec, inputShape, seed)`'s, or
+ * `opts.initialWeights`' when given.
+ */
 export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
   await ensureEngine();
   const arch: Arch = {
@@ -78,9 +91,14 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
   const w = new Float32Array(total);
   const nb = arch.channels.length;
   const movMean: Float32Array[] = [], movVar: Float32Array[] = [];
-  const init = buildClassifier(opts.model, opts.inputShape, opts.seed);
+  const init = opts.initialWeights ?? buildClassifier(opts.model, opts.inputShape, opts.seed);
   const put = (name: string, t: tf.Tensor) => {
     const s = slots.find((p) => p.name === name)!;
+    if (t.size !== s.size) {
+      throw new Error(
+        `createTrainer: initial weight "${name}" has shape [${t.shape}], expected [${s.shape}]`,
+      );
+    }
     w.set(t.dataSync() as Float32Array, s.offset);
   };
   for (let i = 1; i <= nb; i++) {
@@ -96,7 +114,22 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
   const [fk, fb] = init.getLayer("fc").getWeights();
   put("fc/kernel", fk);
   put("fc/bias", fb);
-  init.dispose();
+  if (!opts.initialWeights) init.dispose();
+  const masks = Object.entries(opts.masks ?? {}).map(([layer, mask]) => {
+    const s = slots.find((p) => p.name === `${layer}/kernel`);
+    if (!s || s.size !== mask.length) {
+      throw new Error(
+        `createTrainer: mask "${layer}" does not match a kernel of the model (${mask.length} values)`,
+      );
+    }
+    return { offset: s.offset, mask };
+  });
+  const applyMasks = () => {
+    for (const { offset, mask } of masks) {
+      for (let i = 0; i < mask.length; i++) if (mask[i] === 0) w[offset + i] = 0;
+    }
+  };
+  applyMasks();
 
   const m = new Float32Array(total), v = new Float32Array(total);
   let step = 0;
@@ -206,6 +239,7 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
         v[i] = BETA2 * v[i] + (1 - BETA2) * g[i] * g[i];
         w[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + ADAM_EPS);
       }
+      applyMasks();
       for (let bi = 0; bi < nb; bi++) {
         const bm = outs[0].bnMean[bi], bv = outs[0].bnVar[bi];
         for (let c = 0; c < bm.length; c++) {

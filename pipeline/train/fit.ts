@@ -20,6 +20,19 @@ export interface FitOptions {
   workers?: number;
   /** Index of the class precision / recall / F1 are reported for. */
   positive: number;
+  /**
+   * Knowledge distillation: the teacher's logits become soft targets. They are computed once per
+   * training image before the first epoch (model.predict on the main thread, inference mode: the
+   * images are not augmented, so they are the same every epoch), then looked up per batch.
+   * @default undefined (plain cross-entropy)
+   */
+  teacher?: { model: tf.LayersModel; temperature: number; alpha: number };
+  /** Start from these weights (e.g. a pruned model) instead of the seeded init. @default undefined */
+  initialWeights?: tf.LayersModel;
+  /** 0/1 kernel masks by layer name, kept applied after every step (see `TrainerOptions.masks`). */
+  masks?: Record<string, Float32Array>;
+  /** Key of the shuffling stream, so two runs can see the same batches. @default name */
+  orderKey?: string;
 }
 
 export interface FitResult {
@@ -47,8 +60,12 @@ export async function fitClassifier(
     seed: ctx.seed,
     learningRate: opts.learningRate,
     workers: opts.workers,
+    initialWeights: opts.initialWeights,
+    masks: opts.masks,
   });
-  const random = seededRandom(ctx.seed ^ hashString(name));
+  const random = seededRandom(ctx.seed ^ hashString(opts.orderKey ?? name));
+  const soft = opts.teacher &&
+    { ...opts.teacher, logits: teacherLogits(opts.teacher.model, data, opts.batch) };
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, weights: [] as tf.Tensor[] };
   let stoppedEarly = false;
@@ -62,6 +79,7 @@ export async function fitClassifier(
         opts.batch,
         random,
         `${name} epoch ${epoch}/${opts.epochs}`,
+        soft,
       );
       await trainer.exportTo(model);
       const val = evaluate(model, data.splits.val, data.size, opts.batch);
@@ -111,6 +129,7 @@ async function trainEpoch(
   batch: number,
   random: () => number,
   label: string,
+  teacher?: { logits: Float32Array; temperature: number; alpha: number },
 ): Promise<{ loss: number; acc: number }> {
   const split = data.splits.train;
   const order = shuffled(Array.from({ length: split.count }, (_, i) => i), random);
@@ -125,7 +144,16 @@ async function trainEpoch(
     const indices = order.slice(b * batch, (b + 1) * batch);
     const x = toFloatBatch(split.images, indices, data.size);
     const y = Int32Array.from(indices, (i) => split.labels[i]);
-    const step = await trainer.trainStep(x, y);
+    const k = data.classes.length;
+    const soft = teacher && {
+      teacherLogits: Float32Array.from(
+        { length: indices.length * k },
+        (_, i) => teacher.logits[indices[Math.floor(i / k)] * k + i % k],
+      ),
+      temperature: teacher.temperature,
+      alpha: teacher.alpha,
+    };
+    const step = await trainer.trainStep(x, y, { soft });
     lossSum += step.loss * indices.length;
     correct += step.correct;
     seen += indices.length;
@@ -137,6 +165,23 @@ async function trainEpoch(
   }
   bar.done();
   return { loss: lossSum / seen, acc: correct / seen };
+}
+
+/** The teacher's logits for every training image (inference mode: moving BN statistics, no dropout). */
+function teacherLogits(teacher: tf.LayersModel, data: Dataset, batch: number): Float32Array {
+  const split = data.splits.train, k = data.classes.length;
+  const out = new Float32Array(split.count * k);
+  for (let start = 0; start < split.count; start += batch) {
+    const indices = Array.from({ length: Math.min(batch, split.count - start) }, (_, i) => start + i);
+    const x = toFloatBatch(split.images, indices, data.size);
+    out.set(
+      tf.tidy(() =>
+        (teacher.predict(tf.tensor4d(x, [indices.length, data.size, data.size, 3])) as tf.Tensor).dataSync()
+      ),
+      start * k,
+    );
+  }
+  return out;
 }
 
 /** Mean cross-entropy, accuracy and predicted labels of `model` on a split (inference mode). */

@@ -1,0 +1,175 @@
+import * as tf from "@tensorflow/tfjs";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { join } from "node:path";
+import { pruneMagnitude } from "../pipeline/compress/prune_unstructured.ts";
+import { replayPruning } from "../pipeline/compress/prune_structured.ts";
+import type { ResultsPart, StageContext } from "../pipeline/core/types.ts";
+import { createTrainer, initEngine } from "../pipeline/engine/mod.ts";
+import { account } from "../pipeline/models/accounting.ts";
+import { buildClassifier, CLASSIFIERS } from "../pipeline/models/classifier.ts";
+import { loadModel } from "../pipeline/models/io.ts";
+import * as compressStage from "../pipeline/stages/compress.ts";
+import * as fetchStage from "../pipeline/stages/fetch.ts";
+import * as trainStage from "../pipeline/stages/train.ts";
+import { loadDataset } from "../pipeline/data/dataset.ts";
+import { fitClassifier } from "../pipeline/train/fit.ts";
+
+await initEngine();
+
+function context<P>(name: string, params: P, base: string, depDirs: Record<string, string> = {}) {
+  const ctx: StageContext<P> = {
+    name,
+    profile: "test",
+    params,
+    seed: 7,
+    root: base,
+    outDir: Deno.makeTempDirSync({ dir: base, prefix: `${name}-` }),
+    depDirs,
+    artifactsDir: join(base, "artifacts"),
+    cacheDir: join(base, "cache"),
+    log: { info() {}, warn() {} },
+    progress: () => ({ tick() {}, done() {} }),
+  };
+  return ctx;
+}
+
+Deno.test("trainer: starts from initialWeights, and masked weights stay exactly zero", async () => {
+  const spec = CLASSIFIERS.small;
+  const start = buildClassifier(spec, [8, 8, 3], 11);
+  const masks = pruneMagnitude(start, 0.6);
+  const trainer = await createTrainer({
+    model: spec,
+    inputShape: [8, 8, 3],
+    seed: 1,
+    learningRate: 1e-2,
+    workers: 1,
+    initialWeights: start,
+    masks,
+  });
+  const copy = buildClassifier(spec, [8, 8, 3], 99);
+  await trainer.exportTo(copy);
+  assertEquals(
+    copy.getWeights().map((w) => Array.from(w.dataSync())),
+    start.getWeights().map((w) => Array.from(w.dataSync())),
+  );
+  const x = tf.randomUniform([6, 8, 8, 3], 0, 1, "float32", 2);
+  for (let i = 0; i < 3; i++) {
+    await trainer.trainStep(x.dataSync() as Float32Array, Int32Array.of(0, 1, 0, 1, 1, 0));
+  }
+  await trainer.exportTo(copy);
+  await trainer.dispose();
+  // Every masked kernel weight is exactly zero after the Adam steps (biases and BN did move).
+  for (const [layer, mask] of Object.entries(masks)) {
+    const kernel = copy.getLayer(layer).getWeights()[0].dataSync();
+    assert(mask.every((m, i) => m === 1 || kernel[i] === 0), `masked weights of ${layer} moved`);
+  }
+  const k = copy.getLayer("conv1").getWeights()[0].dataSync();
+  assert(k.some((v, i) => v !== start.getLayer("conv1").getWeights()[0].dataSync()[i])); // it did train
+  start.dispose();
+  copy.dispose();
+  x.dispose();
+});
+
+Deno.test("compress: distillation, pruning (+KD) and unstructured variants, accounted and replayable", async () => {
+  const base = await Deno.makeTempDir();
+  try {
+    const fetchCtx = context(
+      "fetch",
+      fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 20 }),
+      base,
+    );
+    await fetchStage.run(fetchCtx);
+    const trainCtx = context(
+      "train",
+      trainStage.paramsSchema.parse({ models: ["teacher"], epochs: 1, batch: 8 }),
+      base,
+      { fetch: fetchCtx.outDir },
+    );
+    await trainStage.run(trainCtx);
+    const params = compressStage.paramsSchema.parse({
+      students: ["small"],
+      distill_epochs: 1,
+      finetune_epochs: 1,
+      batch: 8,
+      prune_ratios: [0.5],
+      sparsities: [0.8],
+    });
+    const ctx = context("compress", params, base, { fetch: fetchCtx.outDir, train: trainCtx.outDir });
+    await compressStage.run(ctx);
+    const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as ResultsPart;
+    const rows = new Map(part.rows!.map((r) => [r.variant, r]));
+    assertEquals([...rows.keys()], [
+      "small_alone",
+      "small_kd",
+      "teacher_p50",
+      "teacher_p50_kd",
+      "teacher_s80",
+    ]);
+    assertEquals(
+      [...rows.values()].map((r) => r.technique),
+      ["baseline", "distillation", "pruning", "pruning+distillation", "unstructured"],
+    );
+    assertEquals(rows.get("small_kd")!.params_total, 6_210);
+    assertEquals([rows.get("teacher_p50")!.channels, rows.get("teacher_p50")!.params_total], [
+      [16, 32, 64],
+      23_938,
+    ]);
+    const s80 = rows.get("teacher_s80")!;
+    // 80 % of the conv + dense kernels are zero; biases and BN are not pruned.
+    const kernels = 3 * 3 * 3 * 32 + 3 * 3 * 32 * 64 + 3 * 3 * 64 * 128 + 128 * 2;
+    assert((s80.params_zero as number) >= Math.round(0.8 * kernels));
+    assertEquals((s80.params_zero as number) + (s80.params_nonzero as number), 93_954);
+    for (const r of rows.values()) assert(typeof r.accuracy === "number" && (r.flops as number) > 0);
+    const comparison = part.comparison as { students: Record<string, { winner: string }> };
+    assert(["distillation", "alone", "tie"].includes(comparison.students.small.winner));
+    // The saved history replays onto the train stage's teacher checkpoint: identical weights.
+    const history = JSON.parse(
+      await Deno.readTextFile(join(ctx.outDir, "teacher_p50", "prune_history.json")),
+    );
+    const teacher = await loadModel(join(trainCtx.outDir, "teacher", "model"));
+    const replayed = await replayPruning(teacher, history);
+    assertEquals(account(replayed).params_total, 23_938);
+    teacher.dispose();
+    replayed.dispose();
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("fit: a teacher with alpha 0 trains exactly like no teacher; with alpha > 0 it changes training", async () => {
+  const base = await Deno.makeTempDir();
+  try {
+    const fetchCtx = context(
+      "fetch",
+      fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 12 }),
+      base,
+    );
+    await fetchStage.run(fetchCtx);
+    const data = await loadDataset(fetchCtx.outDir);
+    const teacher = buildClassifier(CLASSIFIERS.medium, [16, 16, 3], 5);
+    const fit = async (alpha?: number) => {
+      const model = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 7);
+      const opts = { epochs: 2, batch: 8, learningRate: 1e-3, patience: 5, workers: 1, positive: 0 };
+      const teacherOpt = alpha === undefined ? undefined : { model: teacher, temperature: 4, alpha };
+      const result = await fitClassifier(fetchCtx, "small", model, CLASSIFIERS.small, data, {
+        ...opts,
+        teacher: teacherOpt,
+      });
+      model.dispose();
+      return result.history.map((h) => [h.train_loss, h.val_loss]);
+    };
+    const plain = await fit();
+    assertEquals(await fit(0), plain);
+    assert(JSON.stringify(await fit(0.7)) !== JSON.stringify(plain));
+    teacher.dispose();
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("compress: params schema rejects unknown fields and bad values", () => {
+  assert(!compressStage.paramsSchema.safeParse({ prune_ratio: [0.5] }).success);
+  assert(!compressStage.paramsSchema.safeParse({ prune_ratios: [1] }).success);
+  assert(!compressStage.paramsSchema.safeParse({ importance: "random" }).success);
+  assert(compressStage.paramsSchema.safeParse({}).success);
+});
