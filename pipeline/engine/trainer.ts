@@ -46,12 +46,13 @@ export interface SoftTargets {
 export interface Trainer {
   /**
    * One Adam step on a batch: x is NHWC in [0,1] (batch×h×w×3). Returns the batch-mean loss
-   * (before the update) and the number of correct predictions in the batch.
+   * (before the update) and the number of correct predictions in the batch. `learningRate`
+   * overrides the session's step size for this step (for schedules).
    */
   trainStep(
     x: Float32Array,
     labels: Int32Array,
-    opts?: { soft?: SoftTargets },
+    opts?: { soft?: SoftTargets; learningRate?: number },
   ): Promise<{ loss: number; correct: number }>;
   /** Copy the current weights, incl. BN moving statistics, into a `buildClassifier` model. */
   exportTo(model: tf.LayersModel): Promise<void>;
@@ -233,7 +234,9 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
         correct += o.correct;
         for (let i = 0; i < total; i++) g[i] += o.grad[i];
       }
-      const lr = opts.learningRate, c1 = 1 - Math.pow(BETA1, step), c2 = 1 - Math.pow(BETA2, step);
+      const lr = stepOpts.learningRate ?? opts.learningRate,
+        c1 = 1 - Math.pow(BETA1, step),
+        c2 = 1 - Math.pow(BETA2, step);
       for (let i = 0; i < total; i++) {
         m[i] = BETA1 * m[i] + (1 - BETA1) * g[i];
         v[i] = BETA2 * v[i] + (1 - BETA2) * g[i] * g[i];

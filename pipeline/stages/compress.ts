@@ -38,6 +38,8 @@ export const paramsSchema = z.strictObject({
   distill_epochs: z.int().positive().default(30),
   batch: z.int().positive().default(32),
   learning_rate: z.number().positive().default(0.001),
+  /** Learning-rate schedule of every run here: cosine decay to zero, or constant. */
+  lr_schedule: z.enum(["cosine", "constant"]).default("cosine"),
   /** Epochs without a better validation loss before stopping (students and fine-tuning). */
   patience: z.int().positive().default(5),
   /** Fractions of channels to remove, as in the seed. */
@@ -92,6 +94,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     epochs: p.distill_epochs,
     batch: p.batch,
     learningRate: p.learning_rate,
+    schedule: p.lr_schedule,
     patience: p.patience,
     workers: p.workers === "auto" ? undefined : p.workers,
     positive,

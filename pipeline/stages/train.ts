@@ -20,6 +20,8 @@ export const paramsSchema = z.object({
   epochs: z.number().int().positive().default(30),
   batch: z.number().int().positive().default(32),
   learning_rate: z.number().positive().default(0.001),
+  /** Learning-rate schedule: cosine decay to zero over `epochs` (steadier last epochs), or constant. */
+  lr_schedule: z.enum(["cosine", "constant"]).default("cosine"),
   /** Epochs without a better validation loss before stopping. */
   patience: z.number().int().positive().default(5),
   /** Data-parallel workers; "auto" uses one per core (at most 2). */
@@ -57,6 +59,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
       epochs: p.epochs,
       batch: p.batch,
       learningRate: p.learning_rate,
+      schedule: p.lr_schedule,
       patience: p.patience,
       workers: p.workers === "auto" ? undefined : p.workers,
       positive,
