@@ -92,6 +92,8 @@ Deno.test("dir source: bad files are skipped and listed, the rest decoded, rerun
       "without_mask/notes.jpg",
     ]);
     assert(skipped[0].reason.includes("empty file"), skipped[0].reason);
+    assert(skipped[1].reason.startsWith("truncated or corrupt image data"), skipped[1].reason);
+    assert(skipped[2].reason.startsWith("not an image"), skipped[2].reason);
     assert(skipped.every((s) => s.reason.length > 0));
     assertEquals(lines.filter((l) => l.startsWith("warn")).length, 3);
     assert(lines.some((l) => l.includes('"without_mask/notes.jpg"')));

@@ -23,7 +23,14 @@ export async function decodeImage(bytes: Uint8Array, size: number): Promise<Uint
     .toColourspace("srgb")
     .resize(size, size, { fit: RESIZE_FIT })
     .raw()
-    .toBuffer({ resolveWithObject: true });
+    .toBuffer({ resolveWithObject: true })
+    .catch((error: Error) => {
+      if (/unsupported image format/i.test(error.message)) {
+        throw new Error("not an image (unsupported format)");
+      }
+      // libvips words cut-off data in many ways ("libpng read error", "Warning treated as error…").
+      throw new Error(`truncated or corrupt image data (${error.message})`);
+    });
   if (info.channels !== 3 || data.length !== size * size * 3) {
     throw new Error(`unexpected decoded shape ${info.width}×${info.height}×${info.channels}`);
   }
