@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { ResultRow, ResultsPart, StageContext } from "../pipeline/core/types.ts";
+import type { ResultRow, ResultsPart } from "../pipeline/core/types.ts";
 import { initEngine } from "../pipeline/engine/mod.ts";
 import { buildBundle } from "../pipeline/bench/bundle.ts";
 import { benchDevice, type DeviceConfig, deviceSchema } from "../pipeline/bench/devices.ts";
@@ -20,6 +20,7 @@ import { buildClassifier } from "../pipeline/models/classifier.ts";
 import { saveModel } from "../pipeline/models/io.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
 import { randomizeBatchNorm } from "./_export_helpers.ts";
+import { stageContext as context } from "./_stage_context.ts";
 
 const HOSTILE = "a'; rm -rf ~; echo '";
 
@@ -241,27 +242,6 @@ async function startSshd(dir: string) {
       await proc.status;
       await proc.stderr.cancel();
     },
-  };
-}
-
-function context<P>(
-  name: string,
-  params: P,
-  base: string,
-  depDirs: Record<string, string> = {},
-): StageContext<P> {
-  return {
-    name,
-    profile: "test",
-    params,
-    seed: 7,
-    root: base,
-    outDir: Deno.makeTempDirSync({ dir: base, prefix: `${name}-` }),
-    depDirs,
-    artifactsDir: join(base, "artifacts"),
-    cacheDir: join(base, "cache"),
-    log: { info() {}, warn() {} },
-    progress: () => ({ tick() {}, done() {} }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { join } from "node:path";
-import type { ResultRow, ResultsPart, StageContext } from "../pipeline/core/types.ts";
+import type { ResultRow, ResultsPart } from "../pipeline/core/types.ts";
 import { initEngine } from "../pipeline/engine/mod.ts";
 import { latencyStats } from "../pipeline/bench/stats.ts";
 import * as benchStage from "../pipeline/stages/bench.ts";
@@ -9,27 +9,7 @@ import * as fetchStage from "../pipeline/stages/fetch.ts";
 import { buildClassifier } from "../pipeline/models/classifier.ts";
 import { saveModel } from "../pipeline/models/io.ts";
 import { randomizeBatchNorm } from "./_export_helpers.ts";
-
-function context<P>(
-  name: string,
-  params: P,
-  base: string,
-  depDirs: Record<string, string> = {},
-): StageContext<P> {
-  return {
-    name,
-    profile: "test",
-    params,
-    seed: 7,
-    root: base,
-    outDir: Deno.makeTempDirSync({ dir: base, prefix: `${name}-` }),
-    depDirs,
-    artifactsDir: join(base, "artifacts"),
-    cacheDir: join(base, "cache"),
-    log: { info() {}, warn() {} },
-    progress: () => ({ tick() {}, done() {} }),
-  };
-}
+import { stageContext as context } from "./_stage_context.ts";
 
 /** A fake train/compress out folder holding random-weight classifiers (non-trivial BN stats). */
 async function fakeModels(base: string, stage: string, models: Record<string, [number, number, number]>) {

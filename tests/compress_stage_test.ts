@@ -3,7 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { join } from "node:path";
 import { pruneMagnitude } from "../pipeline/compress/prune_unstructured.ts";
 import { replayPruning } from "../pipeline/compress/prune_structured.ts";
-import type { ResultsPart, StageContext } from "../pipeline/core/types.ts";
+import type { ResultsPart } from "../pipeline/core/types.ts";
 import { createTrainer, initEngine } from "../pipeline/engine/mod.ts";
 import { account } from "../pipeline/models/accounting.ts";
 import { buildClassifier, CLASSIFIERS } from "../pipeline/models/classifier.ts";
@@ -13,25 +13,9 @@ import * as fetchStage from "../pipeline/stages/fetch.ts";
 import * as trainStage from "../pipeline/stages/train.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
 import { fitClassifier } from "../pipeline/train/fit.ts";
+import { stageContext as context } from "./_stage_context.ts";
 
 await initEngine();
-
-function context<P>(name: string, params: P, base: string, depDirs: Record<string, string> = {}) {
-  const ctx: StageContext<P> = {
-    name,
-    profile: "test",
-    params,
-    seed: 7,
-    root: base,
-    outDir: Deno.makeTempDirSync({ dir: base, prefix: `${name}-` }),
-    depDirs,
-    artifactsDir: join(base, "artifacts"),
-    cacheDir: join(base, "cache"),
-    log: { info() {}, warn() {} },
-    progress: () => ({ tick() {}, done() {} }),
-  };
-  return ctx;
-}
 
 Deno.test("trainer: starts from initialWeights, and masked weights stay exactly zero", async () => {
   const spec = CLASSIFIERS.small;

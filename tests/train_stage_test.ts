@@ -1,34 +1,17 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert";
 import { join } from "node:path";
-import type { ResultsPart, StageContext } from "../pipeline/core/types.ts";
+import type { ResultsPart } from "../pipeline/core/types.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
 import * as fetchStage from "../pipeline/stages/fetch.ts";
 import * as trainStage from "../pipeline/stages/train.ts";
 import { loadModel } from "../pipeline/models/io.ts";
 import { evaluate } from "../pipeline/train/fit.ts";
 import { classifierMetrics } from "../pipeline/train/metrics.ts";
-
-function context<P>(name: string, params: P, base: string, depDirs: Record<string, string> = {}) {
-  const lines: string[] = [];
-  const ctx: StageContext<P> = {
-    name,
-    profile: "test",
-    params,
-    seed: 7,
-    root: base,
-    outDir: Deno.makeTempDirSync({ dir: base, prefix: `${name}-` }),
-    depDirs,
-    artifactsDir: join(base, "artifacts"),
-    cacheDir: join(base, "cache"),
-    log: { info: (m) => lines.push(m), warn: (m) => lines.push(`warn ${m}`) },
-    progress: () => ({ tick() {}, done() {} }),
-  };
-  return { ctx, lines };
-}
+import { stageContext as context } from "./_stage_context.ts";
 
 async function fetchTiny(base: string): Promise<string> {
   const params = fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 20 });
-  const { ctx } = context("fetch", params, base);
+  const ctx = context("fetch", params, base);
   await fetchStage.run(ctx);
   return ctx.outDir;
 }
@@ -41,7 +24,8 @@ async function trainTiny(base: string, fetchDir: string, workers: number) {
     patience: 2,
     workers,
   });
-  const { ctx, lines } = context("train", params, base, { fetch: fetchDir });
+  const ctx = context("train", params, base, { fetch: fetchDir });
+  const lines = ctx.lines;
   const result = await trainStage.run(ctx);
   const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as ResultsPart;
   return { ctx, part, result, lines };
@@ -88,7 +72,7 @@ Deno.test("train: a positive_class that is not a class is a clear error", async 
   try {
     const fetchDir = await fetchTiny(base);
     const params = trainStage.paramsSchema.parse({ models: ["small"], epochs: 1, positive_class: "masked" });
-    const { ctx } = context("train", params, base, { fetch: fetchDir });
+    const ctx = context("train", params, base, { fetch: fetchDir });
     await rejects(trainStage.run(ctx), /positive_class "masked" is not one of the classes/);
   } finally {
     await Deno.remove(base, { recursive: true });
