@@ -59,6 +59,13 @@ Deno.test("train: history, best checkpoint and test metrics, reproducible with t
     console.log(`best epoch val_loss ${bestVal}, reloaded checkpoint ${val.loss}`);
     assert(Math.abs(val.loss - bestVal) < 1e-6);
     assertEquals(classifierMetrics(data.splits.test.labels, test.predicted, data.classes, 0), small.test);
+    // The sample predictions for the report's grid agree with the checkpoint's own predictions.
+    const samples =
+      (first.part.predictions as Record<string, { index: number; predicted: string; probability: number }[]>)
+        .small;
+    assertEquals(samples.length, Math.min(24, data.splits.test.count));
+    assertEquals(samples.map((r) => r.predicted), samples.map((r) => data.classes[test.predicted[r.index]]));
+    assert(samples.every((r) => r.probability >= 0.5 && r.probability <= 1));
     const row = first.part.rows!.find((r) => r.variant === "small")!;
     assertEquals([row.format, row.params_total, row.accuracy], ["tfjs", 6_210, small.test.accuracy]);
     assert((row.flops ?? 0) > 0 && (row.size_bytes ?? 0) > 6_210 * 4);

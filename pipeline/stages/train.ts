@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { ModelRecord, ResultRow, ResultsPart, StageContext, StageResult } from "../core/types.ts";
-import { loadDataset } from "../data/dataset.ts";
+import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
@@ -28,6 +28,8 @@ export const paramsSchema = z.object({
   workers: z.union([z.literal("auto"), z.number().int().positive()]).default("auto"),
   /** Class that precision / recall / F1 are reported for. */
   positive_class: z.string().default("with_mask"),
+  /** First N test images whose prediction and probability are recorded (the report's sample grid). */
+  sample_predictions: z.number().int().min(0).default(24),
 }).strict();
 
 export type TrainParams = z.infer<typeof paramsSchema>;
@@ -47,6 +49,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
   }
   await initEngine();
   const models: Record<string, ModelRecord> = {};
+  const predictions: Record<string, SamplePrediction[]> = {};
   const rows: ResultRow[] = [];
   for (const name of p.models) {
     const spec = CLASSIFIERS[name];
@@ -94,9 +97,10 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
         fit.seconds.toFixed(0)
       } s)`,
     );
+    predictions[name] = samplePredictions(model, data, p.sample_predictions);
     model.dispose();
   }
-  const part: ResultsPart = { models, rows };
+  const part: ResultsPart = { models, rows, predictions };
   await writeAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: Object.fromEntries(
@@ -108,4 +112,37 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
       }]),
     ),
   };
+}
+
+interface SamplePrediction {
+  index: number;
+  label: string;
+  predicted: string;
+  probability: number;
+}
+
+/** Predicted class and its softmax probability for the first `count` test images. */
+function samplePredictions(model: tf.LayersModel, data: Dataset, count: number): SamplePrediction[] {
+  const test = data.splits.test;
+  const indices = Array.from({ length: Math.min(count, test.count) }, (_, i) => i);
+  if (indices.length === 0) return [];
+  const probs = tf.tidy(() => {
+    const x = tf.tensor4d(toFloatBatch(test.images, indices, data.size), [
+      indices.length,
+      data.size,
+      data.size,
+      3,
+    ]);
+    return tf.softmax(model.predict(x) as tf.Tensor2D).arraySync() as number[][];
+  });
+  return indices.map((i) => {
+    const p = probs[i];
+    const best = p.indexOf(Math.max(...p));
+    return {
+      index: i,
+      label: data.classes[test.labels[i]],
+      predicted: data.classes[best],
+      probability: Number(p[best].toFixed(4)),
+    };
+  });
 }
