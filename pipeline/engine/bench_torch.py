@@ -1,4 +1,5 @@
-"""PyTorch reference for bench_train.ts: the same classifier, Adam, 2 threads; prints JSON last."""
+"""PyTorch reference for bench_train.ts (training, Adam) and bench_infer.ts (--infer: batch-1
+inference latency): the same classifier; prints JSON last."""
 import argparse
 import json
 import statistics
@@ -31,9 +32,14 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--infer", action="store_true", help="batch-1 inference latency instead of training")
+    ap.add_argument("--runs", type=int, default=100)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
+    if a.infer:
+        infer(a)
+        return
     model = build(a.model).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(a.batch, 3, a.size, a.size)
@@ -53,6 +59,23 @@ def main() -> None:
     print(json.dumps({"model": a.model, "batch": a.batch, "size": a.size, "steps": a.steps, "threads": a.threads,
                       "torch": torch.__version__, "img_per_s": round(a.batch / med * 1000, 2),
                       "step_ms_median": round(med, 1)}))
+
+
+def infer(a: argparse.Namespace) -> None:
+    model = build(a.model).eval()
+    x = torch.rand(1, 3, a.size, a.size)
+    times = []
+    with torch.no_grad():
+        for i in range(a.warmup + a.runs):
+            t0 = time.perf_counter()
+            model(x)
+            if i >= a.warmup:
+                times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    mean = statistics.fmean(times)
+    print(json.dumps({"model": a.model, "size": a.size, "runs": a.runs, "threads": a.threads, "torch": torch.__version__,
+                      "latency_ms_mean": round(mean, 3), "latency_ms_p50": round(statistics.median(times), 3),
+                      "latency_ms_p90": round(times[int(0.9 * (len(times) - 1))], 3)}))
 
 
 if __name__ == "__main__":
