@@ -1,5 +1,6 @@
 /** Fast data-parallel trainer for the classifier family (see `_graph.ts` for the maths). */
 import * as tf from "@tensorflow/tfjs";
+import { seededRandom } from "../core/random.ts";
 import { buildClassifier, type ClassifierSpec } from "../models/classifier.ts";
 import { type Arch, paramLayout, type ShardInput, type ShardOutput, shardStep } from "./_graph.ts";
 import { ensureEngine } from "./init.ts";
@@ -63,17 +64,6 @@ export interface Trainer {
 const MOMENTUM = 0.9; // tfjs-layers BN momentum used by buildClassifier
 // Adam as tfjs' defaults: beta1 0.9, beta2 0.999, epsilon 1e-7.
 const BETA1 = 0.9, BETA2 = 0.999, ADAM_EPS = 1e-7;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Create a trainer; initial weights equal `buildClassifier(spec, inputShape, seed)`'s, or
@@ -200,7 +190,7 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
       step++;
       let dropMask: Float32Array | undefined;
       if (arch.dropout > 0) {
-        const rnd = mulberry32(opts.seed * 1000003 + step);
+        const rnd = seededRandom(opts.seed * 1000003 + step);
         dropMask = new Float32Array(batch * feat);
         for (let i = 0; i < dropMask.length; i++) {
           dropMask[i] = rnd() < arch.dropout ? 0 : 1 / (1 - arch.dropout);
