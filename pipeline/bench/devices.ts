@@ -6,10 +6,10 @@
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { canonicalJson, sha256 } from "../core/hash.ts";
-import { writeAtomic } from "../models/io.ts";
 import type { Bundle } from "./bundle.ts";
 import type { LatencyStats } from "./stats.ts";
 import { parseTarget, quotePath, shellQuote, SshConnection, SshError, type SshFailureKind } from "./ssh.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 /** ONNX formats a device can bench (tfjs stays local). */
 export const DEVICE_FORMATS = ["onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
@@ -136,7 +136,7 @@ export async function benchDevice(
     const output = parseOutput(stdout);
     await conn.exec(`rm -rf ${dir}`, { signal }).catch(() => {}); // the bundle is re-sent on a rerun
     await Deno.mkdir(dirname(cache), { recursive: true });
-    await writeAtomic(cache, JSON.stringify(output));
+    await writeFileAtomic(cache, JSON.stringify(output));
     return { name: device.name, status: "done", seconds: seconds(), output };
   } catch (e) {
     const kind = e instanceof SshError ? e.kind : "error";

@@ -17,7 +17,8 @@
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const dir = path.slice(0, Math.max(path.lastIndexOf("/"), 0)) || ".";
   await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}`;
+  // pid + random: several writers of one process (e.g. parallel decodes) never share a temp file.
+  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   if (typeof data === "string") await Deno.writeTextFile(tmp, data);
   else await Deno.writeFile(tmp, data);
   await Deno.rename(tmp, path);
@@ -27,6 +28,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 export async function pathExists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** True when `path` exists (file, folder or link); synchronous, for validation code. */
+export function pathExistsSync(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
     return true;
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;

@@ -10,6 +10,7 @@ import { dirname, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { pathExistsSync } from "./atomic_write.ts";
 import { sha256 } from "./hash.ts";
 import { findCycles, topoOrder } from "./graph.ts";
 import { describeIssue, describeValue } from "./_issues.ts";
@@ -194,7 +195,7 @@ export async function loadPipeline(file: string, options: LoadOptions = {}): Pro
     graph[name] = [];
     stage.deps.forEach((dep, i) => {
       if (dep in spec.stages) graph[name].push(dep);
-      else if (!existsSync(resolve(root, dep))) {
+      else if (!pathExistsSync(resolve(root, dep))) {
         errors.push(
           `${label}: stages.${name}.deps[${i}]: "${dep}" is neither a stage name (${nameList}) nor an existing path`,
         );
@@ -255,7 +256,7 @@ async function importStage(
   where: string,
   errors: string[],
 ): Promise<LoadedStageModule | undefined> {
-  if (!existsSync(path)) {
+  if (!pathExistsSync(path)) {
     errors.push(`${where}: file "${given}" does not exist`);
     return undefined;
   }
@@ -316,13 +317,4 @@ function hasPath(obj: unknown, path: readonly PropertyKey[]): boolean {
     cur = (cur as Record<string, unknown>)[String(key)];
   }
   return path.length > 0;
-}
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 
 /** Names never descended into when walking a dep folder. */
 const SKIP_NAMES = new Set(["node_modules", "artifacts", ".git"]);
-const GARBAGE = /\.(tmp|old)-\d+$/;
+const GARBAGE = /\.(tmp|old)-\d+(-[0-9a-f]+)?$/;
 
 /** One file of an out folder as recorded in the lock file. */
 export interface ManifestEntry {

@@ -13,7 +13,7 @@
  */
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pathExists, removePath } from "./atomic_write.ts";
+import { pathExists, pathExistsSync, removePath } from "./atomic_write.ts";
 import { loadPipeline, type PipelineConfig, PipelineConfigError, type StageConfig } from "./config.ts";
 import { type StageGraph, upstreamOf } from "./graph.ts";
 import { buildManifest, canonicalJson, hashPath, type ManifestEntry, manifestHash, sha256 } from "./hash.ts";
@@ -55,7 +55,8 @@ export interface RunReport {
 
 /** Core code every stage depends on: this folder. */
 const CORE_DIR = dirname(fileURLToPath(import.meta.url));
-const GARBAGE = /^(.*)\.(tmp|old)-(\d+)$/;
+// `<x>.tmp-<pid>` folders and `<x>.tmp-<pid>-<rand>` files (writeFileAtomic).
+const GARBAGE = /^(.*)\.(tmp|old)-(\d+)(-[0-9a-f]+)?$/;
 
 /** What every step of one run shares. */
 interface RunState {
@@ -336,7 +337,7 @@ function recordOf(state: RunState, name: string): StageRecord {
 function unvisitedStatus(stage: StageConfig, lock: LockFile): StageStatus {
   if (!stage.mod.implemented) return "not_implemented";
   // Only the lock entry is checked here: verifying the folder is the visit's job.
-  return lock.stages[stage.name] && existsSync(stage.out) ? "cached" : "missing";
+  return lock.stages[stage.name] && pathExistsSync(stage.out) ? "cached" : "missing";
 }
 
 /** Remove `<x>.tmp-<pid>` / `<x>.old-<pid>` left by runs that are no longer alive. */
@@ -354,15 +355,6 @@ async function cleanGarbage(dirs: string[], print: (line: string) => void): Prom
       await removePath(`${dir}/${e.name}`);
       if (e.isDirectory) print(`cleaned up ${e.name} left by an interrupted run`);
     }
-  }
-}
-
-function existsSync(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

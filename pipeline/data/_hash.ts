@@ -10,10 +10,3 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function fileSha256(path: string): Promise<string> {
   return sha256Hex(await Deno.readFile(path));
 }
-
-/** Write `bytes` to `path` through a temp file + rename, so a reader never sees half a file. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
-}

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import sharp from "sharp";
-import { writeFileAtomic } from "./_hash.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 /** How images are fitted to the square; part of the tensor-cache key. */
 export const RESIZE_FIT = "fill";

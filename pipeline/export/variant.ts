@@ -6,12 +6,12 @@ import * as tf from "@tensorflow/tfjs";
 import { gzipSync } from "fflate";
 import { join } from "node:path";
 import type { Dataset } from "../data/dataset.ts";
-import { writeAtomic } from "../models/io.ts";
 import { agreement, argmaxRows, firstImages, maxAbsDiff, onnxOutputs, tfjsOutputs } from "./evaluate.ts";
 import { tfjsToOnnx } from "./onnx_graph.ts";
 import { encodeModel, type OnnxGraph } from "./onnx_model.ts";
 import { createSession, toNchw } from "./ort.ts";
 import { activationTargets, calibrate, type CalibrationMethod, quantizeQdq, toFloat16 } from "./quantize.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 export const FORMATS = ["tfjs", "onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
 export type Format = typeof FORMATS[number];
@@ -87,7 +87,7 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
     let raw = 0, gz = 0;
     for (const f of ["model.json", "weights.bin"]) {
       const bytes = await Deno.readFile(join(o.checkpointDir, f));
-      await writeAtomic(join(dir, "tfjs", f), bytes);
+      await writeFileAtomic(join(dir, "tfjs", f), bytes);
       raw += bytes.length;
       gz += gzipSync(bytes, { level: 9 }).length;
     }
@@ -114,7 +114,7 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
   /** Write one ONNX graph and measure it. */
   const write = async (g: OnnxGraph, file: string, format: Format) => {
     const bytes = encodeModel({ ...g, metadata: { ...g.metadata, format } });
-    await writeAtomic(join(dir, file), bytes);
+    await writeFileAtomic(join(dir, file), bytes);
     const session = await createSession(bytes);
     const record: Int8Candidate = {
       path: join(o.name, file),

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 /** Write `model` to `dir` as model.json + weights.bin; returns the total bytes written. */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<number> {
@@ -19,8 +20,8 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<num
       weightsManifest: [{ paths: ["weights.bin"], weights: artifacts.weightSpecs }],
     };
     const json = new TextEncoder().encode(JSON.stringify(manifest));
-    await writeAtomic(join(dir, "weights.bin"), weights);
-    await writeAtomic(join(dir, "model.json"), json);
+    await writeFileAtomic(join(dir, "weights.bin"), weights);
+    await writeFileAtomic(join(dir, "model.json"), json);
     bytes = weights.byteLength + json.byteLength;
     return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
   }));
@@ -42,12 +43,4 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
     weightSpecs: manifest.weightsManifest[0].weights,
     weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
   }));
-}
-
-/** Write a file under a temp name, then rename it into place. */
-export async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const temp = `${path}.tmp-${Deno.pid}`;
-  if (typeof data === "string") await Deno.writeTextFile(temp, data);
-  else await Deno.writeFile(temp, data);
-  await Deno.rename(temp, path);
 }

@@ -25,10 +25,10 @@ import type { ExportRecord } from "./export.ts";
 import { machineInfo } from "../bench/machine.ts";
 import { onnxRunner, type Runner, tfjsRunner, timeRuns } from "../bench/runners.ts";
 import { latencyStats } from "../bench/stats.ts";
-import { writeAtomic } from "../models/io.ts";
 import { buildBundle } from "../bench/bundle.ts";
 import { benchDevice, type DeviceConfig, type DeviceOutcome, deviceSchema } from "../bench/devices.ts";
 import { parseTrtexec } from "../bench/trtexec.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 /** Params of the bench stage. */
 export const paramsSchema = z.strictObject({
@@ -184,7 +184,7 @@ async function finish(
       ? { status: o.status, kind: o.kind, error: o.error, seconds: o.seconds }
       : { status: o.status, seconds: o.seconds, ...o.output.device, trtexec_errors: trtexecErrors(o) },
   ]));
-  await writeAtomic(
+  await writeFileAtomic(
     join(ctx.outDir, "results.part.json"),
     JSON.stringify({ rows, machine, devices } as ResultsPart, null, 1),
   );

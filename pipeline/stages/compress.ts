@@ -18,9 +18,10 @@ import { pruneStructured } from "../compress/prune_structured.ts";
 import { pruneMagnitude } from "../compress/prune_unstructured.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS, type ClassifierSpec } from "../models/classifier.ts";
-import { loadModel, saveModel, writeAtomic } from "../models/io.ts";
+import { loadModel, saveModel } from "../models/io.ts";
 import { evaluate, fitClassifier, type FitOptions, type FitResult } from "../train/fit.ts";
 import { classifierMetrics } from "../train/metrics.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 const modelName = z.enum(Object.keys(CLASSIFIERS) as [string, ...string[]]);
 
@@ -176,7 +177,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       const name = teacherOpt ? `${tag}_kd` : tag;
       const technique = teacherOpt ? "pruning+distillation" : "pruning";
       await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
-      await writeAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
+      await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
       const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
       const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
       const before = testMetrics(model, data, p.batch, positive).accuracy;
@@ -235,7 +236,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     comparison,
     teacher: { name: p.teacher, accuracy: teacherTest.accuracy },
   };
-  await writeAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
+  await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: {
       teacher_accuracy: round4(teacherTest.accuracy),

@@ -16,8 +16,9 @@ import type { ModelRecord, ResultsPart, StageContext, StageResult } from "../cor
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
-import { loadModel, writeAtomic } from "../models/io.ts";
+import { loadModel } from "../models/io.ts";
 import { exportVariant, FORMATS, type VariantExport } from "../export/variant.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 const METHODS = ["minmax", "percentile"] as const;
 
@@ -129,7 +130,7 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
     input_name: "input",
     outputs: p.probs ? ["logits", "probs"] : ["logits"],
   };
-  await writeAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
+  await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: Object.fromEntries(
       Object.entries(exports).map(([name, e]) => [name, {

@@ -11,8 +11,9 @@ import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
-import { saveModel, writeAtomic } from "../models/io.ts";
+import { saveModel } from "../models/io.ts";
 import { fitClassifier } from "../train/fit.ts";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 
 export const paramsSchema = z.object({
   /** Which of the seed's models to train (names from CLASSIFIERS). */
@@ -101,7 +102,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
     model.dispose();
   }
   const part: ResultsPart = { models, rows, predictions };
-  await writeAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
+  await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: Object.fromEntries(
       Object.entries(models).map(([name, m]) => [name, {

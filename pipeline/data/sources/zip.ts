@@ -5,7 +5,8 @@
  */
 import { dirname, join, resolve, sep } from "node:path";
 import { unzipSync } from "fflate";
-import { sha256Hex, writeFileAtomic } from "../_hash.ts";
+import { writeFileAtomic } from "../../core/atomic_write.ts";
+import { sha256Hex } from "../_hash.ts";
 
 /** The fetch function; injectable so tests never touch the network. */
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
