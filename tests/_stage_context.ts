@@ -30,3 +30,13 @@ export function stageContext<P>(
     lines,
   };
 }
+
+/** Run `fn` with a fresh temp folder, removed afterwards. */
+export async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

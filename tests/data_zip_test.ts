@@ -3,15 +3,7 @@ import { join } from "node:path";
 import { strToU8, zipSync } from "fflate";
 import { resolveZip, safeEntryPath } from "../pipeline/data/sources/zip.ts";
 import { sha256Hex } from "../pipeline/data/_hash.ts";
-
-const withTemp = async (fn: (dir: string) => Promise<void>) => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-};
+import { withTemp } from "./_stage_context.ts";
 
 Deno.test("safeEntryPath refuses entries that escape the target, naming them", () => {
   for (

@@ -7,6 +7,7 @@ import type { StageContext } from "../pipeline/core/types.ts";
 import { type FetchParams, paramsSchema, run } from "../pipeline/stages/fetch.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
 import { generateFace } from "../pipeline/data/synthetic.ts";
+import { withTemp } from "./_stage_context.ts";
 
 /** A hand-built StageContext: temp out/cache dirs, a logger that collects lines, a no-op progress. */
 async function makeCtx(params: Record<string, unknown>, base: string, seed = 42) {
@@ -51,15 +52,6 @@ async function makeDir(base: string): Promise<string> {
   await Deno.writeFile(join(root, "mask_weared_incorrect", "x.png"), await png(7, true));
   return root;
 }
-
-const withTemp = async (fn: (dir: string) => Promise<void>) => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-};
 
 Deno.test("params: defaults, strict keys, source requirements", () => {
   const p = paramsSchema.parse({});

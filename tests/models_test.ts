@@ -24,7 +24,8 @@ Deno.test("accounting: FLOPs are 2 × conv and dense MACs; zeros counted", () =>
   const counts = account(model);
   assertEquals(counts.flops, 2 * macs);
   assertEquals(counts.params_total, 6_210);
-  assertEquals(counts.params_zero >= 64, true);
+  // Zeroed fc kernel (64) + zero-initialised biases: fc 2, conv 8+16+32, BN beta 8+16+32.
+  assertEquals(counts.params_zero, 64 + 2 + 56 + 56);
   assertEquals(counts.params_nonzero, 6_210 - counts.params_zero);
   assertEquals(counts.weight_bytes, 6_210 * 4);
   model.dispose();

@@ -142,13 +142,7 @@ async function benchLocal(
     const stats = latencyStats(await timeRuns(runner, image, p.warmup, p.runs));
     await runner.dispose();
     rows.push({
-      variant,
-      technique: e.technique,
-      params_total: e.params_total,
-      params_zero: e.params_zero,
-      params_nonzero: e.params_nonzero,
-      params_tfjs: e.params_tfjs,
-      flops: e.flops,
+      ...variantFields(variant, e),
       size_bytes: file.size_bytes,
       size_gzip_bytes: file.gzip_bytes,
       ...(accuracy !== undefined ? { accuracy } : {}),
@@ -230,6 +224,19 @@ export function addSpeedups(rows: ResultRow[], reference: string): void {
   }
 }
 
+/** The fields every row of a variant shares, whatever runtime or device timed it. */
+function variantFields(variant: string, e: ExportRecord) {
+  return {
+    variant,
+    technique: e.technique,
+    params_total: e.params_total,
+    params_zero: e.params_zero,
+    params_nonzero: e.params_nonzero,
+    params_tfjs: e.params_tfjs,
+    flops: e.flops,
+  };
+}
+
 /** Rows of one device's outcome: one per model × threads, plus trtexec rows (no accuracy). */
 export function deviceRows(
   device: DeviceConfig,
@@ -239,18 +246,7 @@ export function deviceRows(
 ): ResultRow[] {
   if (outcome.status === "failed") return [];
   const info = outcome.output.device;
-  const base = (variant: string) => {
-    const e = exports[variant];
-    return {
-      variant,
-      technique: e.technique,
-      params_total: e.params_total,
-      params_zero: e.params_zero,
-      params_nonzero: e.params_nonzero,
-      params_tfjs: e.params_tfjs,
-      flops: e.flops,
-    };
-  };
+  const base = (variant: string) => variantFields(variant, exports[variant]);
   const rows: ResultRow[] = outcome.output.results.map((r) => {
     const file = exports[r.variant].formats[r.format as keyof ExportRecord["formats"]];
     return {
