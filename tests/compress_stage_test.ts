@@ -12,8 +12,8 @@ import * as compressStage from "../pipeline/stages/compress.ts";
 import * as fetchStage from "../pipeline/stages/fetch.ts";
 import * as trainStage from "../pipeline/stages/train.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
-import { fitClassifier } from "../pipeline/train/fit.ts";
-import { stageContext as context } from "./_stage_context.ts";
+import { fitClassifier, recalibrateOn } from "../pipeline/train/fit.ts";
+import { stageContext as context, withTemp } from "./_stage_context.ts";
 
 await initEngine();
 
@@ -104,6 +104,22 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
     assert((s80.params_zero as number) >= Math.round(0.8 * kernels));
     assertEquals((s80.params_zero as number) + (s80.params_nonzero as number), 93_954);
     for (const r of rows.values()) assert(typeof r.accuracy === "number" && (r.flops as number) > 0);
+    // Paired with the teacher: the discordant images account for the whole accuracy gap.
+    const { splits } = await loadDataset(fetchCtx.outDir);
+    const testCount = splits.test.count;
+    for (const r of rows.values()) {
+      const gap = Math.round(
+        ((part.teacher as { accuracy: number }).accuracy - (r.accuracy as number)) * testCount,
+      );
+      assertEquals((r.test_only_teacher_right as number) - (r.test_only_variant_right as number), gap);
+      assert((r.mcnemar_p as number) > 0 && (r.mcnemar_p as number) <= 1);
+    }
+    // Pruned variants record the accuracy after the cut and after BN recalibration.
+    for (const v of ["teacher_p50", "teacher_p50_kd", "teacher_s80"]) {
+      const r = rows.get(v)!;
+      assert(typeof r.accuracy_pruned === "number" && typeof r.accuracy_recalibrated === "number", v);
+      assertEquals(r.bn_recalibration_images, Math.min(512, splits.train.count)); // all there are
+    }
     const comparison = part.comparison as { students: Record<string, { winner: string }> };
     assert(["distillation", "alone", "tie"].includes(comparison.students.small.winner));
     // The saved history replays onto the train stage's teacher checkpoint: identical weights.
@@ -156,4 +172,37 @@ Deno.test("compress: params schema rejects unknown fields and bad values", () =>
   assert(!compressStage.paramsSchema.safeParse({ prune_ratios: [1] }).success);
   assert(!compressStage.paramsSchema.safeParse({ importance: "random" }).success);
   assert(compressStage.paramsSchema.safeParse({}).success);
+});
+
+Deno.test("fit: with bnRecalibrationImages the kept weights carry population BN statistics", async () => {
+  await withTemp(async (base) => {
+    const fetchCtx = context(
+      "fetch",
+      fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 12 }),
+      base,
+    );
+    await fetchStage.run(fetchCtx);
+    const data = await loadDataset(fetchCtx.outDir);
+    const stats = (m: tf.LayersModel) =>
+      m.getLayer("bn2").getWeights().slice(2).map((w) => Array.from(w.dataSync()));
+    const opts = { epochs: 2, batch: 8, learningRate: 1e-3, patience: 5, workers: 1, positive: 0 };
+    for (const images of [0, 1000]) {
+      const model = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 7);
+      await fitClassifier(fetchCtx, "small", model, CLASSIFIERS.small, data, {
+        ...opts,
+        bnRecalibrationImages: images,
+      });
+      const kept = stats(model);
+      recalibrateOn(model, data, 1000, 8);
+      const drift = Math.max(...kept.flatMap((w, i) => w.map((v, j) => Math.abs(v - stats(model)[i][j]))));
+      console.log(
+        `bnRecalibrationImages ${images}: BN statistics differ from the population's by ${
+          drift.toExponential(2)
+        }`,
+      );
+      // running averages (0) lag behind; recalibrated ones (1000 ≥ all train images) are the population's
+      assert(images === 0 ? drift > 1e-3 : drift < 1e-5, `drift ${drift}`);
+      model.dispose();
+    }
+  });
 });

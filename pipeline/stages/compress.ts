@@ -19,8 +19,8 @@ import { pruneMagnitude } from "../compress/prune_unstructured.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS, type ClassifierSpec } from "../models/classifier.ts";
 import { loadModel, saveModel } from "../models/io.ts";
-import { evaluate, fitClassifier, type FitOptions, type FitResult } from "../train/fit.ts";
-import { classifierMetrics } from "../train/metrics.ts";
+import { evaluate, fitClassifier, type FitOptions, type FitResult, recalibrateOn } from "../train/fit.ts";
+import { classifierMetrics, pairedComparison } from "../train/metrics.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 
 const modelName = z.enum(Object.keys(CLASSIFIERS) as [string, ...string[]]);
@@ -49,6 +49,12 @@ export const paramsSchema = z.strictObject({
   importance: z.enum(["l1", "bn_scale"]).default("l1"),
   /** Keep channel counts multiples of this (hardware-friendly); 1 = the seed's exact floor. */
   round_to: z.int().positive().default(1),
+  /**
+   * Training images to re-estimate batch-norm statistics on, right after pruning and after each
+   * fine-tuning epoch (removed channels shift every later layer's activations, and the running
+   * averages lag behind the weights, which made validation swing); 0 = off.
+   */
+  bn_recalibration_images: z.int().min(0).default(512),
   /** Fine-tuning epochs after pruning (structured and unstructured); 0 = none. */
   finetune_epochs: z.int().min(0).default(10),
   /** Fine-tuning step size: lower than training, the weights are already good. */
@@ -90,6 +96,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   });
   const teacherSpec: ClassifierSpec = { ...CLASSIFIERS[p.teacher], classes: data.classes.length };
   const teacherTest = testMetrics(teacher, data, p.batch, positive);
+  const teacherPredicted = evaluate(teacher, data.splits.test, data.size, p.batch).predicted;
   ctx.log.info(`teacher ${p.teacher}: test accuracy ${pct(teacherTest.accuracy)}`);
   const base: FitOptions = {
     epochs: p.distill_epochs,
@@ -101,10 +108,21 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     positive,
   };
   const kd = { model: teacher, temperature: p.temperature, alpha: p.alpha };
-  const finetune = { ...base, epochs: p.finetune_epochs, learningRate: p.finetune_learning_rate };
+  const finetune = {
+    ...base,
+    epochs: p.finetune_epochs,
+    learningRate: p.finetune_learning_rate,
+    bnRecalibrationImages: p.bn_recalibration_images,
+  };
   const rows: ResultRow[] = [];
   const models: Record<string, ModelRecord> = {};
   const keep = async (v: Variant) => {
+    // Paired with the teacher on the same test images: is the accuracy gap more than noise?
+    const paired = pairedComparison(
+      data.splits.test.labels,
+      teacherPredicted,
+      evaluate(v.model, data.splits.test, data.size, p.batch).predicted,
+    );
     const checkpoint = join(v.name, "model");
     const bytes = await saveModel(v.model, join(ctx.outDir, checkpoint));
     const counts = account(v.model);
@@ -128,6 +146,9 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       // float32 weights in MiB, as the seed's "0.36 MB" for the teacher
       weight_mib: Number((counts.weight_bytes / 2 ** 20).toFixed(2)),
       accuracy: v.fit.test.accuracy,
+      test_only_teacher_right: paired.only_reference_right,
+      test_only_variant_right: paired.only_other_right,
+      mcnemar_p: Number(paired.mcnemar_p.toPrecision(4)),
       train_seconds: Number(v.fit.seconds.toFixed(1)),
       ...v.extra,
       runtime: `tfjs-${tf.getBackend()}`,
@@ -180,7 +201,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
       const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
       const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
-      const before = testMetrics(model, data, p.batch, positive).accuracy;
+      const before = recalibrate(model, data, p);
       const fit = await tune(ctx, name, model, spec, data, {
         ...finetune,
         teacher: teacherOpt,
@@ -195,7 +216,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
         extra: {
           prune_ratio: ratio,
           channels: spec.channels,
-          accuracy_before_finetune: before,
+          ...before,
           finetune_epochs: p.finetune_epochs,
         },
       });
@@ -207,7 +228,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
     const model = await loadModel(teacherDir);
     const masks = pruneMagnitude(model, sparsity);
-    const before = testMetrics(model, data, p.batch, positive).accuracy;
+    const before = recalibrate(model, data, p);
     const fit = await tune(ctx, name, model, teacherSpec, data, {
       ...finetune,
       initialWeights: model,
@@ -219,7 +240,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       model,
       spec: teacherSpec,
       fit,
-      extra: { sparsity, accuracy_before_finetune: before, finetune_epochs: p.finetune_epochs },
+      extra: { sparsity, ...before, finetune_epochs: p.finetune_epochs },
     });
   }
   teacher.dispose();
@@ -263,6 +284,23 @@ async function tune(
   if (opts.epochs > 0) return await fitClassifier(ctx, name, model, spec, data, opts);
   const test = testMetrics(model, data, opts.batch, opts.positive);
   return { history: [], bestEpoch: 0, stoppedEarly: false, seconds: 0, test };
+}
+
+/**
+ * Test accuracy straight after the cut, then (unless turned off) after re-estimating the BN
+ * statistics on training images: the point fine-tuning starts from.
+ */
+function recalibrate(model: tf.LayersModel, data: Dataset, p: CompressParams) {
+  const positive = data.classes.indexOf(p.positive_class);
+  const pruned = testMetrics(model, data, p.batch, positive).accuracy;
+  const n = Math.min(p.bn_recalibration_images, data.splits.train.count);
+  if (n === 0) return { accuracy_pruned: pruned };
+  recalibrateOn(model, data, n, p.batch);
+  return {
+    accuracy_pruned: pruned,
+    accuracy_recalibrated: testMetrics(model, data, p.batch, positive).accuracy,
+    bn_recalibration_images: n,
+  };
 }
 
 function testMetrics(model: tf.LayersModel, data: Dataset, batch: number, positive: number) {

@@ -7,6 +7,7 @@ import { hashString, seededRandom, shuffled } from "../core/random.ts";
 import type { ClassifierMetrics, EpochRecord, StageContext } from "../core/types.ts";
 import { type Dataset, type DatasetSplit, toFloatBatch } from "../data/dataset.ts";
 import { createTrainer } from "../engine/mod.ts";
+import { recalibrateBatchNorm } from "../models/bn_recalibrate.ts";
 import type { ClassifierSpec } from "../models/classifier.ts";
 import { classifierMetrics } from "./metrics.ts";
 
@@ -38,6 +39,11 @@ export interface FitOptions {
    * epochs (validation swings less), or constant. @default "cosine"
    */
   schedule?: "cosine" | "constant";
+  /**
+   * Re-estimate the BN statistics on this many training images after every epoch, before
+   * validation (the trainer's running averages lag behind the weights); 0 = off. @default 0
+   */
+  bnRecalibrationImages?: number;
 }
 
 export interface FitResult {
@@ -94,6 +100,7 @@ export async function fitClassifier(
         soft,
       );
       await trainer.exportTo(model);
+      if (opts.bnRecalibrationImages) recalibrateOn(model, data, opts.bnRecalibrationImages, opts.batch);
       const val = evaluate(model, data.splits.val, data.size, opts.batch);
       history.push({
         epoch,
@@ -199,6 +206,19 @@ function teacherLogits(teacher: tf.LayersModel, data: Dataset, batch: number): F
     );
   }
   return out;
+}
+
+/** Re-estimate `model`'s BN statistics on the first `images` training images (see bn_recalibrate.ts). */
+export function recalibrateOn(model: tf.LayersModel, data: Dataset, images: number, batch: number): void {
+  const n = Math.min(images, data.splits.train.count);
+  const batches: tf.Tensor4D[] = [];
+  for (let start = 0; start < n; start += batch) {
+    const indices = Array.from({ length: Math.min(batch, n - start) }, (_, i) => start + i);
+    const x = toFloatBatch(data.splits.train.images, indices, data.size);
+    batches.push(tf.tensor4d(x, [indices.length, data.size, data.size, 3]));
+  }
+  recalibrateBatchNorm(model, batches);
+  tf.dispose(batches);
 }
 
 /** Mean cross-entropy, accuracy and predicted labels of `model` on a split (inference mode). */

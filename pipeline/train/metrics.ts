@@ -35,3 +35,66 @@ export function classifierMetrics(
     positive_class: classes[positive],
   };
 }
+
+/** Two models on the same test images: where they disagree about being right, and how surely. */
+export interface PairedComparison {
+  /** Images the reference got right and the other model wrong. */
+  only_reference_right: number;
+  /** Images the other model got right and the reference wrong. */
+  only_other_right: number;
+  /** Two-sided exact McNemar test (binomial on the discordant images): a large p = no evidence of a difference. */
+  mcnemar_p: number;
+}
+
+/**
+ * Paired comparison of two models' predictions on the same labelled images.
+ *
+ * @example
+ * ```ts
+ * import { pairedComparison } from "./metrics.ts";
+ * const c = pairedComparison([0, 0, 1, 1], [0, 0, 1, 1], [0, 1, 0, 1]);
+ * console.assert(c.only_reference_right === 2 && c.only_other_right === 0 && c.mcnemar_p === 0.5);
+ * ```
+ */
+export function pairedComparison(
+  truth: ArrayLike<number>,
+  reference: ArrayLike<number>,
+  other: ArrayLike<number>,
+): PairedComparison {
+  let onlyRef = 0, onlyOther = 0;
+  for (let i = 0; i < truth.length; i++) {
+    const r = reference[i] === truth[i], o = other[i] === truth[i];
+    if (r && !o) onlyRef++;
+    if (o && !r) onlyOther++;
+  }
+  return {
+    only_reference_right: onlyRef,
+    only_other_right: onlyOther,
+    mcnemar_p: exactMcNemar(onlyRef, onlyOther),
+  };
+}
+
+/** P(as extreme | no difference): 2 · P(X ≤ min(b, c)) for X ~ Binomial(b + c, ½), at most 1. */
+function exactMcNemar(b: number, c: number): number {
+  const n = b + c;
+  if (n === 0) return 1;
+  if (n > 1000) return Math.min(1, erfc((Math.abs(b - c) - 1) / Math.sqrt(2 * n))); // 2^-n underflows: normal approx.
+  let term = 0.5 ** n, tail = 0; // term = C(n, k) / 2^n, built up from k = 0
+  for (let k = 0; k <= Math.min(b, c); k++) {
+    tail += term;
+    term = term * (n - k) / (k + 1);
+  }
+  return Math.min(1, 2 * tail);
+}
+
+/** Complementary error function (Numerical Recipes' erfcc, |error| < 1.2e-7). */
+function erfc(x: number): number {
+  const z = Math.abs(x), t = 1 / (1 + z / 2);
+  const r = t * Math.exp(
+    -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+                      t *
+                        (0.27886807 +
+                          t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+  );
+  return x >= 0 ? r : 2 - r;
+}
