@@ -194,7 +194,15 @@ export function fullResults(): ResultsFile {
     ["teacher", "baseline", 93954, 0, 80e6, 0.975, {}],
     ["small_alone", "baseline", 6210, 0, 6e6, 0.94, { student: "small" }],
     ["small_kd", "distillation", 6210, 0, 6e6, 0.9625, { student: "small", temperature: 4, alpha: 0.7 }],
-    ["teacher_p50", "pruning", 23938, 0, 20e6, 0.955, { prune_ratio: 0.5, channels: [16, 32, 64] }],
+    ["teacher_p50", "pruning", 23938, 0, 20e6, 0.955, {
+      prune_ratio: 0.5,
+      channels: [16, 32, 64],
+      accuracy_pruned: 0.79,
+      accuracy_recalibrated: 0.8125,
+      test_only_teacher_right: 3,
+      test_only_variant_right: 1,
+      mcnemar_p: 0.625,
+    }],
     ["teacher_s80", "unstructured", 93954, 75163, 80e6, 0.97, { sparsity: 0.8 }],
   ];
   const latency: Record<string, number> = {
@@ -222,6 +230,7 @@ export function fullResults(): ResultsFile {
         },
       }])),
     },
+    compress: { comparison: { test_images: 400, points_per_image: 0.25 } },
     bench: { machine: { cpu: "Test CPU", cores: 2, ram_bytes: 2 ** 34, os: "Linux", deno: "2.9.6" } },
   };
   return r;

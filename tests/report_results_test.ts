@@ -24,7 +24,13 @@ Deno.test("report results: technique tables carry the seed's figures in their ow
   assert.match(en, /\| teacher_p50 \|[^\n]*\| 23,938 \| 0\.09 \| 12\.19 \| 6\.5 \|/);
   assert.equal(SEED_FIGURES.pruning.teacher_p70.latency_ms, 8.98);
   assert.ok(en.includes("| temperature | 4 |") && en.includes("| prune_ratio | 0.5 |"));
+  // pruning: accuracy after the cut, after BN recalibration, after fine-tuning
+  assert.match(en, /\| teacher_p50 \| 79\.00 \| 81\.25 \| 95\.50 \|/);
+  // paired against the teacher: points, discordant images, McNemar p, and what one image is worth
+  assert.match(en, /\| teacher_p50 \| 95\.50 \| -2\.00 \| 3 \| 1 \| 0\.625 \|/);
+  assert.ok(en.includes("Paired on the same 400 test images (one image = 0.25 points)"));
   const ko = await read("report.ko.md");
+  assert.ok(ko.includes("같은 테스트 이미지 400장"));
   assert.ok(ko.includes("시드 (Jetson Nano)") && ko.includes("### 지식 증류 (Knowledge Distillation)"));
 });
 

@@ -121,11 +121,23 @@ const en = {
   "method.distillation":
     "A small student learns from the teacher's softened outputs: loss = alpha·T²·KL(teacher/T ‖ student/T) + (1 − alpha)·CE(labels). The same student trained alone on the labels (same seed, epochs and batch order) is shown beside it.",
   "method.pruning":
-    "Whole convolution channels with the smallest importance are removed (kept channels = floor(c × (1 − ratio)); the classifier is never pruned), then the smaller network is fine-tuned.",
+    "Whole convolution channels with the smallest importance are removed (kept channels = floor(c × (1 − ratio)); the classifier is never pruned). The batch-norm statistics are then re-estimated on training images, and the smaller network is fine-tuned.",
   "method.pruning+distillation":
     "The same channel pruning, fine-tuned with the teacher's soft labels (distillation loss).",
   "method.unstructured":
     "Individual weights with the smallest magnitude are set to zero and kept at zero while fine-tuning (masks). The tensors keep their shape, so dense kernels do the same work.",
+  "col.accPruned": "After pruning (%)",
+  "col.accRecalibrated": "BN recalibrated (%)",
+  "col.accFinetuned": "Fine-tuned (%)",
+  "recovery.note":
+    "Test accuracy straight after the cut, after re-estimating the batch-norm statistics on training images (no weight changes), and after fine-tuning (the statistics are re-estimated after every fine-tuning epoch too).",
+  "col.pointsVsTeacher": "vs teacher (points)",
+  "col.onlyTeacherRight": "Only teacher right",
+  "col.onlyVariantRight": "Only variant right",
+  "col.mcnemar": "McNemar p",
+  "versus.heading": "Each variant against {ref}, image by image",
+  "versus.note":
+    "Paired on the same {n} test images (one image = {p} points): the images only one of the two got right, and the two-sided exact McNemar test on them. A large p means the gap could well be chance.",
   "col.variant": "Variant",
   "col.paramsTotal": "Params (total)",
   "col.paramsNonzero": "Params (non-zero)",
@@ -304,10 +316,22 @@ const ko: Record<StringKey, string> = {
   "method.distillation":
     "작은 Student 모델이 Teacher의 부드러운 출력(소프트 라벨)으로 학습합니다: 손실 = alpha·T²·KL(teacher/T ‖ student/T) + (1 − alpha)·CE(라벨). 같은 Student를 라벨만으로 학습한 결과(같은 시드, 에포크, 배치 순서)를 함께 보입니다.",
   "method.pruning":
-    "중요도가 가장 낮은 합성곱 채널을 통째로 제거하고(남기는 채널 = floor(c × (1 − 비율)), 분류층은 프루닝하지 않음) 작아진 모델을 미세 조정합니다.",
+    "중요도가 가장 낮은 합성곱 채널을 통째로 제거하고(남기는 채널 = floor(c × (1 − 비율)), 분류층은 프루닝하지 않음), 학습 이미지로 배치 정규화 통계를 다시 추정한 뒤 작아진 모델을 미세 조정합니다.",
   "method.pruning+distillation": "같은 채널 프루닝 후, Teacher의 소프트 라벨(증류 손실)로 미세 조정합니다.",
   "method.unstructured":
     "크기가 가장 작은 개별 가중치를 0으로 만들고 미세 조정 동안 마스크로 0을 유지합니다. 텐서 모양은 그대로라 밀집 연산량은 같습니다.",
+  "col.accPruned": "프루닝 직후 (%)",
+  "col.accRecalibrated": "BN 재보정 후 (%)",
+  "col.accFinetuned": "미세 조정 후 (%)",
+  "recovery.note":
+    "프루닝 직후, 학습 이미지로 배치 정규화 통계만 다시 추정한 뒤(가중치 변화 없음), 그리고 미세 조정 뒤의 테스트 정확도입니다(미세 조정 중에도 매 에폭 뒤 통계를 다시 추정합니다).",
+  "col.pointsVsTeacher": "Teacher 대비 (%p)",
+  "col.onlyTeacherRight": "Teacher만 맞힘",
+  "col.onlyVariantRight": "변형만 맞힘",
+  "col.mcnemar": "McNemar p",
+  "versus.heading": "각 변형 모델과 {ref}의 이미지별 비교",
+  "versus.note":
+    "같은 테스트 이미지 {n}장으로 짝지어 비교합니다(이미지 1장 = {p}%p). 둘 중 한 모델만 맞힌 이미지 수와, 그에 대한 양측 정확 McNemar 검정입니다. p가 크면 차이가 우연일 수 있다는 뜻입니다.",
   "col.variant": "변형 모델",
   "col.paramsTotal": "파라미터 (전체)",
   "col.paramsNonzero": "파라미터 (0 아님)",

@@ -150,6 +150,7 @@ async function techniqueBlocks(
   blocks.push(variantTable(shown, lang, experiment));
   if (experiment) blocks.push({ kind: "paragraph", text: t(lang, "seed.note") });
   blocks.push(measuredNote(shown, device, lang));
+  blocks.push(...recoveryBlocks(own, lang));
   const models = Object.fromEntries(
     Object.entries(results.models ?? {}).filter(([, m]) => m.technique === technique),
   );
@@ -162,6 +163,77 @@ async function techniqueBlocks(
     });
   }
   return blocks;
+}
+
+/** Pruned variants: test accuracy straight after the cut, after BN recalibration, after fine-tuning. */
+function recoveryBlocks(own: VariantSummary[], lang: Lang): Block[] {
+  const pruned = own.filter((s) => num(s.facts.accuracy_pruned) !== undefined);
+  if (pruned.length === 0) return [];
+  const header = [
+    t(lang, "col.variant"),
+    t(lang, "col.accPruned"),
+    t(lang, "col.accRecalibrated"),
+    t(lang, "col.accFinetuned"),
+  ];
+  return [
+    {
+      kind: "table",
+      header,
+      align: header.map((_, i) => i === 0 ? "left" : "right"),
+      rows: pruned.map((s) => [
+        s.variant,
+        percent(s.facts.accuracy_pruned),
+        percent(s.facts.accuracy_recalibrated),
+        percent(s.facts.accuracy),
+      ]),
+    },
+    { kind: "paragraph", text: t(lang, "recovery.note") },
+  ];
+}
+
+/** Each compressed variant against the teacher on the same test images (paired, McNemar). */
+function versusTeacherBlocks(results: ResultsFile, summaries: VariantSummary[], lang: Lang): Block[] {
+  const paired = summaries.filter((s) => num(s.facts.mcnemar_p) !== undefined);
+  const ref = referenceOf(summaries);
+  const refAcc = ref && accuracyOf(ref);
+  if (paired.length === 0 || refAcc === undefined) return [];
+  const header = [
+    t(lang, "col.variant"),
+    t(lang, "col.accuracy"),
+    t(lang, "col.pointsVsTeacher"),
+    t(lang, "col.onlyTeacherRight"),
+    t(lang, "col.onlyVariantRight"),
+    t(lang, "col.mcnemar"),
+  ];
+  const comparison = (results.extra?.compress as Record<string, unknown> | undefined)?.comparison as
+    | Record<string, unknown>
+    | undefined;
+  return [
+    { kind: "heading", level: 3, text: t(lang, "versus.heading", { ref: ref!.variant }) },
+    {
+      kind: "table",
+      header,
+      align: header.map((_, i) => i === 0 ? "left" : "right"),
+      rows: paired.map((s) => {
+        const acc = accuracyOf(s);
+        return [
+          s.variant,
+          percent(acc),
+          acc === undefined ? MISSING : fixed((acc - refAcc) * 100, 2),
+          integer(s.facts.test_only_teacher_right),
+          integer(s.facts.test_only_variant_right),
+          fixed(s.facts.mcnemar_p, 3),
+        ];
+      }),
+    },
+    {
+      kind: "paragraph",
+      text: t(lang, "versus.note", {
+        n: integer(comparison?.test_images),
+        p: fixed(comparison?.points_per_image, 2),
+      }),
+    },
+  ];
 }
 
 /** One technique's sub-section (method, parameters, table with seed columns, curves), e.g. for a notebook. */
@@ -190,6 +262,7 @@ export async function comparisonSection(results: ResultsFile, lang: Lang): Promi
     { kind: "heading", level: 2, text: t(lang, "variants.heading"), id: "variants" },
     variantTable(summaries, lang),
     measuredNote(summaries, device, lang),
+    ...versusTeacherBlocks(results, summaries, lang),
   ];
   const points: MetricPoint[] = [];
   const add = (s: VariantSummary, key: StringKey, value: number | undefined) => {
