@@ -38,6 +38,25 @@ Deno.test("BN recalibration: inference then equals training mode (batch statisti
   model.dispose();
 });
 
+Deno.test("BN recalibration: a layer chain gives bit-identical statistics to per-BN probes of the graph", () => {
+  const chain = buildClassifier(CLASSIFIERS.teacher, [12, 12, 3], 5);
+  const x = [0, 1, 2].map((s) => tf.randomUniform([6, 12, 12, 3], 0, 1, "float32", s) as tf.Tensor4D);
+  const stats = (m: tf.LayersModel) =>
+    ["bn1", "bn2", "bn3"].flatMap((n) =>
+      m.getLayer(n).getWeights().slice(2).map((w) => Array.from(w.dataSync()))
+    );
+  recalibrateBatchNorm(chain, x);
+  const fromChain = stats(chain);
+  const graph = buildClassifier(CLASSIFIERS.teacher, [12, 12, 3], 5);
+  // the same layers seen as a general graph: the probe path
+  const functional = tf.model({ inputs: graph.inputs, outputs: graph.outputs });
+  assertEquals(recalibrateBatchNorm(functional, x), ["bn1", "bn2", "bn3"]);
+  assertEquals(stats(graph), fromChain);
+  tf.dispose(x);
+  chain.dispose();
+  graph.dispose();
+});
+
 Deno.test("BN recalibration: refuses an empty image set; a model without BN is left alone", () => {
   const model = buildClassifier(CLASSIFIERS.small, [8, 8, 3], 1);
   throws(() => recalibrateBatchNorm(model, []), /no images/);

@@ -27,7 +27,13 @@ export interface FitOptions {
    * images are not augmented, so they are the same every epoch), then looked up per batch.
    * @default undefined (plain cross-entropy)
    */
-  teacher?: { model: tf.LayersModel; temperature: number; alpha: number };
+  teacher?: {
+    model: tf.LayersModel;
+    temperature: number;
+    alpha: number;
+    /** The teacher's `teacherLogits` on this data, when already computed (e.g. for several students). */
+    logits?: Float32Array;
+  };
   /** Start from these weights (e.g. a pruned model) instead of the seeded init. @default undefined */
   initialWeights?: tf.LayersModel;
   /** 0/1 kernel masks by layer name, kept applied after every step (see `TrainerOptions.masks`). */
@@ -52,6 +58,8 @@ export interface FitResult {
   stoppedEarly: boolean;
   seconds: number;
   test: ClassifierMetrics;
+  /** Predicted class of every test image, in split order. */
+  testPredicted: Int32Array;
 }
 
 /** Train `model` (built from `spec`) in place; on return it holds the best epoch's weights. */
@@ -76,7 +84,7 @@ export async function fitClassifier(
   });
   const random = seededRandom(ctx.seed ^ hashString(opts.orderKey ?? name));
   const soft = opts.teacher &&
-    { ...opts.teacher, logits: teacherLogits(opts.teacher.model, data, opts.batch) };
+    { ...opts.teacher, logits: opts.teacher.logits ?? teacherLogits(opts.teacher.model, data, opts.batch) };
   const stepsPerEpoch = batchesPerEpoch(data.splits.train.count, opts.batch);
   const totalSteps = opts.epochs * stepsPerEpoch;
   const learningRateAt = (step: number) =>
@@ -136,6 +144,7 @@ export async function fitClassifier(
     stoppedEarly,
     seconds: (performance.now() - started) / 1000,
     test: classifierMetrics(data.splits.test.labels, test.predicted, data.classes, opts.positive),
+    testPredicted: test.predicted,
   };
 }
 
@@ -192,7 +201,7 @@ function batchesPerEpoch(images: number, batch: number): number {
 }
 
 /** The teacher's logits for every training image (inference mode: moving BN statistics, no dropout). */
-function teacherLogits(teacher: tf.LayersModel, data: Dataset, batch: number): Float32Array {
+export function teacherLogits(teacher: tf.LayersModel, data: Dataset, batch: number): Float32Array {
   const split = data.splits.train, k = data.classes.length;
   const out = new Float32Array(split.count * k);
   for (let start = 0; start < split.count; start += batch) {
