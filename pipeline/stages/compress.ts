@@ -19,7 +19,14 @@ import { pruneMagnitude } from "../compress/prune_unstructured.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS, type ClassifierSpec } from "../models/classifier.ts";
 import { loadModel, saveModel } from "../models/io.ts";
-import { evaluate, fitClassifier, type FitOptions, type FitResult, recalibrateOn } from "../train/fit.ts";
+import {
+  evaluate,
+  fitClassifier,
+  type FitOptions,
+  type FitResult,
+  recalibrateOn,
+  teacherLogits,
+} from "../train/fit.ts";
 import { classifierMetrics, pairedComparison } from "../train/metrics.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 
@@ -57,6 +64,11 @@ export const paramsSchema = z.strictObject({
   bn_recalibration_images: z.int().min(0).default(512),
   /** Fine-tuning epochs after pruning (structured and unstructured); 0 = none. */
   finetune_epochs: z.int().min(0).default(10),
+  /**
+   * Fine-tuning epochs of the unstructured variants; default: `finetune_epochs`. Every channel
+   * stays, so they need less (the quick profile uses fewer to stay within its time).
+   */
+  unstructured_finetune_epochs: z.int().min(0).optional(),
   /** Fine-tuning step size: lower than training, the weights are already good. */
   finetune_learning_rate: z.number().positive().default(0.0005),
   /** Target sparsities of unstructured magnitude pruning (of conv + dense kernels). */
@@ -95,8 +107,8 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     );
   });
   const teacherSpec: ClassifierSpec = { ...CLASSIFIERS[p.teacher], classes: data.classes.length };
-  const teacherTest = testMetrics(teacher, data, p.batch, positive);
   const teacherPredicted = evaluate(teacher, data.splits.test, data.size, p.batch).predicted;
+  const teacherTest = classifierMetrics(data.splits.test.labels, teacherPredicted, data.classes, positive);
   ctx.log.info(`teacher ${p.teacher}: test accuracy ${pct(teacherTest.accuracy)}`);
   const base: FitOptions = {
     epochs: p.distill_epochs,
@@ -107,7 +119,13 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     workers: p.workers === "auto" ? undefined : p.workers,
     positive,
   };
-  const kd = { model: teacher, temperature: p.temperature, alpha: p.alpha };
+  // The teacher's logits on the training images, computed once for every distilled run.
+  const kd = {
+    model: teacher,
+    temperature: p.temperature,
+    alpha: p.alpha,
+    logits: teacherLogits(teacher, data, p.batch),
+  };
   const finetune = {
     ...base,
     epochs: p.finetune_epochs,
@@ -121,7 +139,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const paired = pairedComparison(
       data.splits.test.labels,
       teacherPredicted,
-      evaluate(v.model, data.splits.test, data.size, p.batch).predicted,
+      v.fit.testPredicted,
     );
     const checkpoint = join(v.name, "model");
     const bytes = await saveModel(v.model, join(ctx.outDir, checkpoint));
@@ -224,6 +242,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   }
 
   // Unstructured magnitude pruning, fine-tuned with masks so the zeros stay.
+  const sparseEpochs = p.unstructured_finetune_epochs ?? p.finetune_epochs;
   for (const sparsity of p.sparsities) {
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
     const model = await loadModel(teacherDir);
@@ -231,6 +250,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const before = recalibrate(model, data, p);
     const fit = await tune(ctx, name, model, teacherSpec, data, {
       ...finetune,
+      epochs: sparseEpochs,
       initialWeights: model,
       masks,
     });
@@ -240,7 +260,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       model,
       spec: teacherSpec,
       fit,
-      extra: { sparsity, ...before, finetune_epochs: p.finetune_epochs },
+      extra: { sparsity, ...before, finetune_epochs: sparseEpochs },
     });
   }
   teacher.dispose();
@@ -282,8 +302,9 @@ async function tune(
   opts: FitOptions,
 ): Promise<FitResult> {
   if (opts.epochs > 0) return await fitClassifier(ctx, name, model, spec, data, opts);
-  const test = testMetrics(model, data, opts.batch, opts.positive);
-  return { history: [], bestEpoch: 0, stoppedEarly: false, seconds: 0, test };
+  const { predicted } = evaluate(model, data.splits.test, data.size, opts.batch);
+  const test = classifierMetrics(data.splits.test.labels, predicted, data.classes, opts.positive);
+  return { history: [], bestEpoch: 0, stoppedEarly: false, seconds: 0, test, testPredicted: predicted };
 }
 
 /**
