@@ -74,6 +74,7 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
       students: ["small"],
       distill_epochs: 1,
       finetune_epochs: 1,
+      unstructured_finetune_epochs: 2,
       batch: 8,
       prune_ratios: [0.5],
       sparsities: [0.8],
@@ -99,6 +100,9 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
       23_938,
     ]);
     const s80 = rows.get("teacher_s80")!;
+    // unstructured variants fine-tune for their own number of epochs
+    assertEquals([part.models!.teacher_p50.history.length, part.models!.teacher_s80.history.length], [1, 2]);
+    assertEquals([rows.get("teacher_p50")!.finetune_epochs, s80.finetune_epochs], [1, 2]);
     // 80 % of the conv + dense kernels are zero; biases and BN are not pruned.
     const kernels = 3 * 3 * 3 * 32 + 3 * 3 * 32 * 64 + 3 * 3 * 64 * 128 + 128 * 2;
     assert((s80.params_zero as number) >= Math.round(0.8 * kernels));
