@@ -140,16 +140,20 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
   }
 });
 
+/** 24 synthetic 16×16 images fetched into `base`: the stage context and the dataset. */
+async function tinyDataset(base: string) {
+  const fetchCtx = context(
+    "fetch",
+    fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 12 }),
+    base,
+  );
+  await fetchStage.run(fetchCtx);
+  return { fetchCtx, data: await loadDataset(fetchCtx.outDir) };
+}
+
 Deno.test("fit: a teacher with alpha 0 trains exactly like no teacher; with alpha > 0 it changes training", async () => {
-  const base = await Deno.makeTempDir();
-  try {
-    const fetchCtx = context(
-      "fetch",
-      fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 12 }),
-      base,
-    );
-    await fetchStage.run(fetchCtx);
-    const data = await loadDataset(fetchCtx.outDir);
+  await withTemp(async (base) => {
+    const { fetchCtx, data } = await tinyDataset(base);
     const teacher = buildClassifier(CLASSIFIERS.medium, [16, 16, 3], 5);
     const fit = async (alpha?: number) => {
       const model = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 7);
@@ -166,9 +170,7 @@ Deno.test("fit: a teacher with alpha 0 trains exactly like no teacher; with alph
     assertEquals(await fit(0), plain);
     assert(JSON.stringify(await fit(0.7)) !== JSON.stringify(plain));
     teacher.dispose();
-  } finally {
-    await Deno.remove(base, { recursive: true });
-  }
+  });
 });
 
 Deno.test("compress: params schema rejects unknown fields and bad values", () => {
@@ -180,13 +182,7 @@ Deno.test("compress: params schema rejects unknown fields and bad values", () =>
 
 Deno.test("fit: with bnRecalibrationImages the kept weights carry population BN statistics", async () => {
   await withTemp(async (base) => {
-    const fetchCtx = context(
-      "fetch",
-      fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 12 }),
-      base,
-    );
-    await fetchStage.run(fetchCtx);
-    const data = await loadDataset(fetchCtx.outDir);
+    const { fetchCtx, data } = await tinyDataset(base);
     const stats = (m: tf.LayersModel) =>
       m.getLayer("bn2").getWeights().slice(2).map((w) => Array.from(w.dataSync()));
     const opts = { epochs: 2, batch: 8, learningRate: 1e-3, patience: 5, workers: 1, positive: 0 };
