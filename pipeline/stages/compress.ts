@@ -107,8 +107,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     );
   });
   const teacherSpec: ClassifierSpec = { ...CLASSIFIERS[p.teacher], classes: data.classes.length };
-  const teacherPredicted = evaluate(teacher, data.splits.test, data.size, p.batch).predicted;
-  const teacherTest = classifierMetrics(data.splits.test.labels, teacherPredicted, data.classes, positive);
+  const { metrics: teacherTest, predicted: teacherPredicted } = testResult(teacher, data, p.batch, positive);
   ctx.log.info(`teacher ${p.teacher}: test accuracy ${pct(teacherTest.accuracy)}`);
   const base: FitOptions = {
     epochs: p.distill_epochs,
@@ -219,7 +218,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
       const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
       const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
-      const before = recalibrate(model, data, p);
+      const before = recalibrate(model, data, p, positive);
       const fit = await tune(ctx, name, model, spec, data, {
         ...finetune,
         teacher: teacherOpt,
@@ -247,7 +246,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
     const model = await loadModel(teacherDir);
     const masks = pruneMagnitude(model, sparsity);
-    const before = recalibrate(model, data, p);
+    const before = recalibrate(model, data, p, positive);
     const fit = await tune(ctx, name, model, teacherSpec, data, {
       ...finetune,
       epochs: sparseEpochs,
@@ -302,31 +301,40 @@ async function tune(
   opts: FitOptions,
 ): Promise<FitResult> {
   if (opts.epochs > 0) return await fitClassifier(ctx, name, model, spec, data, opts);
-  const { predicted } = evaluate(model, data.splits.test, data.size, opts.batch);
-  const test = classifierMetrics(data.splits.test.labels, predicted, data.classes, opts.positive);
-  return { history: [], bestEpoch: 0, stoppedEarly: false, seconds: 0, test, testPredicted: predicted };
+  const { metrics, predicted } = testResult(model, data, opts.batch, opts.positive);
+  return {
+    history: [],
+    bestEpoch: 0,
+    stoppedEarly: false,
+    seconds: 0,
+    test: metrics,
+    testPredicted: predicted,
+  };
 }
 
 /**
  * Test accuracy straight after the cut, then (unless turned off) after re-estimating the BN
  * statistics on training images: the point fine-tuning starts from.
  */
-function recalibrate(model: tf.LayersModel, data: Dataset, p: CompressParams) {
-  const positive = data.classes.indexOf(p.positive_class);
-  const pruned = testMetrics(model, data, p.batch, positive).accuracy;
+function recalibrate(model: tf.LayersModel, data: Dataset, p: CompressParams, positive: number) {
+  const pruned = testResult(model, data, p.batch, positive).metrics.accuracy;
   const n = Math.min(p.bn_recalibration_images, data.splits.train.count);
   if (n === 0) return { accuracy_pruned: pruned };
   recalibrateOn(model, data, n, p.batch);
   return {
     accuracy_pruned: pruned,
-    accuracy_recalibrated: testMetrics(model, data, p.batch, positive).accuracy,
+    accuracy_recalibrated: testResult(model, data, p.batch, positive).metrics.accuracy,
     bn_recalibration_images: n,
   };
 }
 
-function testMetrics(model: tf.LayersModel, data: Dataset, batch: number, positive: number) {
+/** Test metrics of `model`, and its predicted class per test image. */
+function testResult(model: tf.LayersModel, data: Dataset, batch: number, positive: number) {
   const { predicted } = evaluate(model, data.splits.test, data.size, batch);
-  return classifierMetrics(data.splits.test.labels, predicted, data.classes, positive);
+  return {
+    metrics: classifierMetrics(data.splits.test.labels, predicted, data.classes, positive),
+    predicted,
+  };
 }
 
 /** Which won, per student (KD vs alone), and how far the compressed models are from the teacher. */
