@@ -58,6 +58,8 @@ Deno.test("report results: figures, samples and environment are written", async 
       "confusion",
       "training_curves",
       "training_curves_distillation",
+      "recovery_pruning",
+      "recovery_unstructured",
     ]
   ) {
     for (const lang of ["ko", "en"]) {
@@ -66,6 +68,17 @@ Deno.test("report results: figures, samples and environment are written", async 
       }
     }
   }
+  // recovery: teacher_p50 after the cut, after BN recalibration, fine-tuned; the teacher as a rule
+  const recovery = JSON.parse(await read("figures/recovery_pruning.en.vl.json"));
+  assert.deepEqual(
+    recovery.layer[0].data.values.map((v: { step: string; amount: number; accuracy: number }) => [
+      v.step,
+      v.amount,
+      v.accuracy,
+    ]),
+    [["After the cut", 50, 0.79], ["BN recalibrated", 50, 0.8125], ["Fine-tuned", 50, 0.955]],
+  );
+  assert.equal(recovery.layer[1].data.values[0].accuracy, 0.975);
   assert.equal(result.summary.samples, 4);
   assert.ok((await Deno.stat(`${out}/figures/samples/test_0003.png`)).size > 0);
   const en = await read("report.en.md");

@@ -138,6 +138,15 @@ const en = {
   "versus.heading": "Each variant against {ref}, image by image",
   "versus.note":
     "Paired on the same {n} test images (one image = {p} points): the images only one of the two got right, and the two-sided exact McNemar test on them. A large p means the gap could well be chance.",
+  "fig.recovery.teacher": "teacher",
+  "fig.recovery.caption":
+    "Test accuracy against the share pruned: straight after the cut, after BN recalibration, and after fine-tuning; the dashed line is the teacher's accuracy.",
+  "fig.recovery.ratio": "Channels removed (%)",
+  "fig.recovery.sparsity": "Weights set to zero (%)",
+  "fig.recovery.pruned": "After the cut",
+  "fig.recovery.recalibrated": "BN recalibrated",
+  "fig.recovery.finetuned": "Fine-tuned",
+  "fig.recovery.withTeacher": "Fine-tuned with the teacher",
   "col.variant": "Variant",
   "col.paramsTotal": "Params (total)",
   "col.paramsNonzero": "Params (non-zero)",
@@ -332,6 +341,15 @@ const ko: Record<StringKey, string> = {
   "versus.heading": "각 변형 모델과 {ref}의 이미지별 비교",
   "versus.note":
     "같은 테스트 이미지 {n}장으로 짝지어 비교합니다(이미지 1장 = {p}%p). 둘 중 한 모델만 맞힌 이미지 수와, 그에 대한 양측 정확 McNemar 검정입니다. p가 크면 차이가 우연일 수 있다는 뜻입니다.",
+  "fig.recovery.teacher": "Teacher",
+  "fig.recovery.caption":
+    "프루닝 비율에 따른 테스트 정확도: 프루닝 직후, BN 재보정 후, 미세 조정 후. 점선은 Teacher의 정확도입니다.",
+  "fig.recovery.ratio": "제거한 채널 (%)",
+  "fig.recovery.sparsity": "0으로 만든 가중치 (%)",
+  "fig.recovery.pruned": "프루닝 직후",
+  "fig.recovery.recalibrated": "BN 재보정 후",
+  "fig.recovery.finetuned": "미세 조정 후",
+  "fig.recovery.withTeacher": "Teacher와 함께 미세 조정 후",
   "col.variant": "변형 모델",
   "col.paramsTotal": "파라미터 (전체)",
   "col.paramsNonzero": "파라미터 (0 아님)",

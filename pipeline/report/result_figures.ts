@@ -217,3 +217,59 @@ export function confusionSpec(models: Record<string, ModelRecord>, lang: Lang): 
   };
   return { name: `confusion.${lang}`, caption: t(lang, "confusion.intro"), spec };
 }
+
+/** One point of the recovery figure: a pruned variant's test accuracy at one step. */
+export interface RecoveryPoint {
+  variant: string;
+  /** Share of channels (structured) or weights (unstructured) removed, in %. */
+  amount: number;
+  /** Translated step name: after the cut, BN recalibrated, fine-tuned, fine-tuned with the teacher. */
+  step: string;
+  accuracy: number;
+}
+
+/** Test accuracy against the amount pruned, one line per step, the teacher's accuracy dashed. */
+export function recoverySpec(
+  points: RecoveryPoint[],
+  steps: string[],
+  teacherAccuracy: number,
+  name: string,
+  xTitle: string,
+  lang: Lang,
+): FigureSpec | null {
+  if (points.length === 0) return null;
+  const x = {
+    field: "amount",
+    type: "quantitative" as const,
+    title: xTitle,
+    scale: { zero: false, nice: false },
+  };
+  const spec: TopLevelSpec = {
+    $schema: SCHEMA,
+    width: 420,
+    height: 260,
+    layer: [
+      {
+        data: { values: points as unknown as Record<string, unknown>[] },
+        mark: { type: "line", point: true, tooltip: true },
+        encoding: {
+          x: { ...x, axis: { values: [...new Set(points.map((p) => p.amount))] } },
+          y: {
+            field: "accuracy",
+            type: "quantitative",
+            title: t(lang, "curves.accAxis"),
+            axis: { format: ".0%" },
+          },
+          color: { field: "step", type: "nominal", sort: steps, title: null, legend: { labelLimit: 320 } },
+        },
+      },
+      {
+        data: { values: [{ accuracy: teacherAccuracy, label: t(lang, "fig.recovery.teacher") }] },
+        mark: { type: "rule", strokeDash: [5, 4], color: "#555" },
+        encoding: { y: { field: "accuracy", type: "quantitative" } },
+      },
+    ],
+    config: BASE_CONFIG,
+  };
+  return { name: `${name}.${lang}`, caption: t(lang, "fig.recovery.caption"), spec };
+}

@@ -9,7 +9,14 @@ import { trainingCurvesSpec } from "./figures.ts";
 import { fixed, integer, MISSING, percent, scalar } from "./format.ts";
 import { type Lang, type StringKey, t } from "./i18n.ts";
 import { renderFigure } from "./render.ts";
-import { metricBarsSpec, type MetricPoint, paretoSpec, speedupSpec } from "./result_figures.ts";
+import {
+  metricBarsSpec,
+  type MetricPoint,
+  paretoSpec,
+  type RecoveryPoint,
+  recoverySpec,
+  speedupSpec,
+} from "./result_figures.ts";
 import { SEED_LABEL, type SeedExperiment, seedFigure } from "./seed_figures.ts";
 import {
   devicesOf,
@@ -151,6 +158,8 @@ async function techniqueBlocks(
   if (experiment) blocks.push({ kind: "paragraph", text: t(lang, "seed.note") });
   blocks.push(measuredNote(shown, device, lang));
   blocks.push(...recoveryBlocks(own, lang));
+  const figure = await recoveryFigure(technique, summaries, lang);
+  if (figure) blocks.push({ kind: "figure", figure });
   const models = Object.fromEntries(
     Object.entries(results.models ?? {}).filter(([, m]) => m.technique === technique),
   );
@@ -189,6 +198,48 @@ function recoveryBlocks(own: VariantSummary[], lang: Lang): Block[] {
     },
     { kind: "paragraph", text: t(lang, "recovery.note") },
   ];
+}
+
+/**
+ * Accuracy against the share pruned, per step (cut, BN recalibrated, fine-tuned, and for channel
+ * pruning also fine-tuned with the teacher): in the pruning and unstructured sections.
+ */
+function recoveryFigure(technique: string, summaries: VariantSummary[], lang: Lang) {
+  const refAcc = referenceOf(summaries) && accuracyOf(referenceOf(summaries)!);
+  const field = technique === "pruning"
+    ? "prune_ratio"
+    : technique === "unstructured"
+    ? "sparsity"
+    : undefined;
+  if (!field || refAcc === undefined) return undefined;
+  const step = (key: StringKey) => t(lang, key);
+  const steps = [
+    step("fig.recovery.pruned"),
+    step("fig.recovery.recalibrated"),
+    step("fig.recovery.finetuned"),
+    step("fig.recovery.withTeacher"),
+  ];
+  const points: RecoveryPoint[] = [];
+  for (const s of summaries) {
+    const amount = num(s.facts[field]);
+    if (amount === undefined) continue;
+    const add = (label: string, value: unknown) => {
+      const accuracy = num(value);
+      if (accuracy !== undefined) {
+        points.push({ variant: s.variant, amount: Math.round(amount * 100), step: label, accuracy });
+      }
+    };
+    if (s.technique === technique) {
+      add(steps[0], s.facts.accuracy_pruned);
+      add(steps[1], s.facts.accuracy_recalibrated);
+      add(steps[2], accuracyOf(s));
+    } else if (technique === "pruning" && s.technique === "pruning+distillation") {
+      add(steps[3], accuracyOf(s));
+    }
+  }
+  const xTitle = t(lang, field === "prune_ratio" ? "fig.recovery.ratio" : "fig.recovery.sparsity");
+  const spec = recoverySpec(points, steps, refAcc, `recovery_${technique}`, xTitle, lang);
+  return spec ? renderFigure(spec) : undefined;
 }
 
 /** Each compressed variant against the teacher on the same test images (paired, McNemar). */
