@@ -109,7 +109,8 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
     assertEquals((s80.params_zero as number) + (s80.params_nonzero as number), 93_954);
     for (const r of rows.values()) assert(typeof r.accuracy === "number" && (r.flops as number) > 0);
     // Paired with the teacher: the discordant images account for the whole accuracy gap.
-    const { splits } = await loadDataset(fetchCtx.outDir);
+    const data = await loadDataset(fetchCtx.outDir);
+    const { splits } = data;
     const testCount = splits.test.count;
     for (const r of rows.values()) {
       const gap = Math.round(
@@ -123,6 +124,15 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
       const r = rows.get(v)!;
       assert(typeof r.accuracy_pruned === "number" && typeof r.accuracy_recalibrated === "number", v);
       assertEquals(r.bn_recalibration_images, Math.min(512, splits.train.count)); // all there are
+      // The fine-tuned checkpoint keeps population statistics: recalibrating it again moves nothing.
+      const saved = await loadModel(join(ctx.outDir, v, "model"));
+      const stats = () =>
+        saved.getLayer("bn3").getWeights().slice(2).flatMap((w) => Array.from(w.dataSync()));
+      const kept = stats();
+      recalibrateOn(saved, data, 512, 8);
+      const drift = Math.max(...stats().map((x, i) => Math.abs(x - kept[i])));
+      assert(drift < 1e-5, `${v}: BN statistics drift ${drift} after a second recalibration`);
+      saved.dispose();
     }
     const comparison = part.comparison as { students: Record<string, { winner: string }> };
     assert(["distillation", "alone", "tie"].includes(comparison.students.small.winner));

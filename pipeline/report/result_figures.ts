@@ -238,12 +238,6 @@ export function recoverySpec(
   lang: Lang,
 ): FigureSpec | null {
   if (points.length === 0) return null;
-  const x = {
-    field: "amount",
-    type: "quantitative" as const,
-    title: xTitle,
-    scale: { zero: false, nice: false },
-  };
   const spec: TopLevelSpec = {
     $schema: SCHEMA,
     width: 420,
@@ -253,7 +247,13 @@ export function recoverySpec(
         data: { values: points as unknown as Record<string, unknown>[] },
         mark: { type: "line", point: true, tooltip: true },
         encoding: {
-          x: { ...x, axis: { values: [...new Set(points.map((p) => p.amount))] } },
+          x: {
+            field: "amount",
+            type: "quantitative",
+            title: xTitle,
+            scale: { zero: false, nice: false },
+            axis: { values: [...new Set(points.map((p) => p.amount))] },
+          },
           y: {
             field: "accuracy",
             type: "quantitative",

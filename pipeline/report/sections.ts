@@ -205,7 +205,8 @@ function recoveryBlocks(own: VariantSummary[], lang: Lang): Block[] {
  * pruning also fine-tuned with the teacher): in the pruning and unstructured sections.
  */
 function recoveryFigure(technique: string, summaries: VariantSummary[], lang: Lang) {
-  const refAcc = referenceOf(summaries) && accuracyOf(referenceOf(summaries)!);
+  const ref = referenceOf(summaries);
+  const refAcc = ref && accuracyOf(ref);
   const field = technique === "pruning"
     ? "prune_ratio"
     : technique === "unstructured"

@@ -23,6 +23,7 @@ import {
   evaluate,
   fitClassifier,
   type FitOptions,
+  fitOptions,
   type FitResult,
   recalibrateOn,
   teacherLogits,
@@ -109,15 +110,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   const teacherSpec: ClassifierSpec = { ...CLASSIFIERS[p.teacher], classes: data.classes.length };
   const { metrics: teacherTest, predicted: teacherPredicted } = testResult(teacher, data, p.batch, positive);
   ctx.log.info(`teacher ${p.teacher}: test accuracy ${pct(teacherTest.accuracy)}`);
-  const base: FitOptions = {
-    epochs: p.distill_epochs,
-    batch: p.batch,
-    learningRate: p.learning_rate,
-    schedule: p.lr_schedule,
-    patience: p.patience,
-    workers: p.workers === "auto" ? undefined : p.workers,
-    positive,
-  };
+  const base = fitOptions(p, p.distill_epochs, positive);
   // The teacher's logits on the training images, computed once for every distilled run.
   const kd = {
     model: teacher,

@@ -12,7 +12,7 @@ import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
 import { saveModel } from "../models/io.ts";
-import { fitClassifier } from "../train/fit.ts";
+import { fitClassifier, fitOptions } from "../train/fit.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 
 export const paramsSchema = z.object({
@@ -59,15 +59,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
       [data.size, data.size, 3],
       ctx.seed,
     );
-    const fit = await fitClassifier(ctx, name, model, spec, data, {
-      epochs: p.epochs,
-      batch: p.batch,
-      learningRate: p.learning_rate,
-      schedule: p.lr_schedule,
-      patience: p.patience,
-      workers: p.workers === "auto" ? undefined : p.workers,
-      positive,
-    });
+    const fit = await fitClassifier(ctx, name, model, spec, data, fitOptions(p, p.epochs, positive));
     const checkpoint = join(name, "model");
     const bytes = await saveModel(model, join(ctx.outDir, checkpoint));
     const counts = account(model);

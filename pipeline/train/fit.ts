@@ -62,6 +62,28 @@ export interface FitResult {
   testPredicted: Int32Array;
 }
 
+/** The training params the train and compress stages share (names as in the pipeline file). */
+export interface TrainingParams {
+  batch: number;
+  learning_rate: number;
+  lr_schedule: "cosine" | "constant";
+  patience: number;
+  workers: "auto" | number;
+}
+
+/** FitOptions from a stage's training params. */
+export function fitOptions(p: TrainingParams, epochs: number, positive: number): FitOptions {
+  return {
+    epochs,
+    batch: p.batch,
+    learningRate: p.learning_rate,
+    schedule: p.lr_schedule,
+    patience: p.patience,
+    workers: p.workers === "auto" ? undefined : p.workers,
+    positive,
+  };
+}
+
 /** Train `model` (built from `spec`) in place; on return it holds the best epoch's weights. */
 export async function fitClassifier(
   ctx: StageContext<unknown>,
