@@ -5,7 +5,9 @@ import { strToU8, zipSync } from "fflate";
 import { parse } from "csv-parse/sync";
 import type { StageContext } from "../pipeline/core/types.ts";
 import { type FetchParams, paramsSchema, run } from "../pipeline/stages/fetch.ts";
+import { codeHash } from "../pipeline/core/code_graph.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
+import { TensorCache } from "../pipeline/data/decode.ts";
 import { generateFace } from "../pipeline/data/synthetic.ts";
 import { withTemp } from "./_stage_context.ts";
 
@@ -155,8 +157,11 @@ Deno.test("structural errors name the path at fault and keep the cache", async (
       run(await dirCtx({ path: "data", classes: ["with_mask", "all_bad"] })),
       /Class "all_bad" has no readable images/,
     );
-    // Earlier decodes stay in the cache after the failures.
-    assert([...Deno.readDirSync(join(base, "cache", "tensors", "fill-16"))].length > 0);
+    // Earlier decodes stay in the cache after the failures, in the folder keyed by decode.ts's code.
+    const code = (await codeHash(new URL("../pipeline/data/decode.ts", import.meta.url))).slice(0, 12);
+    const cacheDir = (await TensorCache.open(join(base, "cache"), 16)).dir;
+    assertEquals(cacheDir, join(base, "cache", "tensors", `fill-16-${code}`));
+    assert([...Deno.readDirSync(cacheDir)].length > 0);
   });
 });
 
@@ -184,6 +189,12 @@ Deno.test("synthetic source: generated once into the cache, then reused", async 
     const a = await run(first.ctx);
     assertEquals([a.summary.images, a.summary.decoded], [20, 20]);
     assert(first.lines.some((l) => l.includes("generated into")));
+    // The folder is keyed by the generator's code (synthetic.ts's import graph), not a version.
+    const code = (await codeHash(new URL("../pipeline/data/synthetic.ts", import.meta.url))).slice(0, 12);
+    assertEquals(
+      [...Deno.readDirSync(join(base, "cache", "synthetic"))].map((e) => e.name),
+      [`${code}-seed42-n10-128`],
+    );
     const second = await makeCtx(params, base);
     const b = await run(second.ctx);
     assertEquals([b.summary.decoded, b.summary.from_cache], [0, 20]);

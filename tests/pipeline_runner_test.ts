@@ -26,7 +26,7 @@ Deno.test("second run skips every stage and says so", async () => {
   assert.equal(JSON.parse(await Deno.readTextFile(`${p.dir}/artifacts/quick/train/out.txt`)).value, 3);
 });
 
-Deno.test("a param change reruns that stage and its downstream only; a dep-dir change reruns", async () => {
+Deno.test("a param change reruns that stage and its downstream only; a data-dep change reruns", async () => {
   await using p = await makeProject();
   await p.run();
   await p.takeRuns();
@@ -36,7 +36,9 @@ Deno.test("a param change reruns that stage and its downstream only; a dep-dir c
   assert.deepEqual(r.skipped, ["fetch"]);
   assert.ok(r.lines.includes("train: running (changed: params)"), r.lines.join("\n"));
   assert.ok(r.lines.includes("report: running (changed: stage train)"), r.lines.join("\n"));
-  // train reruns on a code change; its out is byte-identical, so report (keyed on out hashes) does not.
+  // train reruns when a file of its dep folder src/ changes (deps name data; code is found from
+  // the imports, see pipeline_code_deps_test.ts); its out is byte-identical, so report (keyed on
+  // out hashes) does not.
   await Deno.writeTextFile(`${p.dir}/src/lib.ts`, "export const x = 2;\n");
   const code = await p.run();
   assert.deepEqual(await p.takeRuns(), ["train"]);

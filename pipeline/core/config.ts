@@ -35,11 +35,11 @@ export interface LoadedStageModule extends StageModule {
 /** One stage after validation: paths resolved, params merged with the profile and parsed. */
 export interface StageConfig {
   name: string;
-  /** Absolute path of the module file (always a dep of the stage). */
+  /** Absolute path of the module file; its import graph is the stage's code key (code_graph.ts). */
   module: string;
   /** Names of the stages this one depends on. */
   stage_deps: string[];
-  /** Absolute dep paths (files or folders). */
+  /** Absolute dep paths (files or folders of data; code is found from the module's imports). */
   path_deps: string[];
   /** Absolute out folder, `{profile}` substituted. */
   out: string;

@@ -3,16 +3,18 @@
  * out folder still match the lock, otherwise run into `<out>.tmp-<pid>` and renamed into place.
  *
  * Cache key of a stage = sha256 of the canonical JSON of its inputs: its merged params and the
- * seed, the contents of its module file, of its dep paths and of pipeline/core/ (shared by every
- * stage), and the recorded out hashes of its upstream stages. The lock keeps each input's hash,
- * so a rerun says what changed. So a stage whose upstream reran but wrote
- * identical output is still skipped.
+ * seed; its code, derived from the module's import graph (code_graph.ts: every local file it
+ * imports or names by `new URL("…", import.meta.url)`, the npm versions it resolves); the
+ * contents of its dep paths (data); and the recorded out hashes of its upstream stages. The
+ * lock keeps each input's hash, so a rerun says what changed, e.g.
+ * `train: running (changed: code pipeline/data/dataset.ts)`. A stage whose upstream reran but
+ * wrote identical output is still skipped.
  *
  * `only` runs one stage plus whatever of its upstream is not up to date (as DVC does);
  * `force` reruns every planned stage, or with `only` just that stage.
  */
 import { dirname, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { CodeGraphs, codeInputs } from "./code_graph.ts";
 import { pathExists, pathExistsSync, removePath } from "./atomic_write.ts";
 import { loadPipeline, type PipelineConfig, PipelineConfigError, type StageConfig } from "./config.ts";
 import { type StageGraph, upstreamOf } from "./graph.ts";
@@ -53,8 +55,6 @@ export interface RunReport {
   report_html?: string;
 }
 
-/** Core code every stage depends on: this folder. */
-const CORE_DIR = dirname(fileURLToPath(import.meta.url));
 // `<x>.tmp-<pid>` folders and `<x>.tmp-<pid>-<rand>` files (writeFileAtomic).
 const GARBAGE = /^(.*)\.(tmp|old)-(\d+)(-[0-9a-f]+)?$/;
 
@@ -72,6 +72,8 @@ interface RunState {
   /** Out hash of each stage visited so far (upstream part of downstream keys). */
   outHash: Record<string, string>;
   hashOnce: (path: string) => Promise<string>;
+  /** Import graphs of the stage modules, one `deno info` per module per run. */
+  graphs: CodeGraphs;
 }
 
 /**
@@ -124,7 +126,12 @@ async function runStages(
     records: new Map(),
     outHash: {},
     hashOnce: (p) => hashes.get(p) ?? (hashes.set(p, hashPath(p)), hashes.get(p)!),
+    graphs: new CodeGraphs(),
   };
+  // Start every planned stage's `deno info` now; they run in parallel while earlier stages run.
+  for (const name of planned) {
+    if (config.stages[name].mod.implemented) state.graphs.graph(config.stages[name].module).catch(() => {});
+  }
 
   const t0 = performance.now();
   let failed: string | undefined;
@@ -228,26 +235,42 @@ async function visitStage(state: RunState, name: string): Promise<StageRecord> {
   return { name, status: "done", summary: result.summary, seconds: result.seconds, out: stage.out };
 }
 
-/** The hashed inputs of a stage, by name ("params", "module …", "dep pipeline/engine", "stage fetch"). */
+/**
+ * The hashed inputs of a stage, by name: "params", "code pipeline/data/dataset.ts",
+ * "npm zod" (its version), "dep data/images" (a dep path), "stage fetch" (its out hash).
+ */
 async function stageInputs(state: RunState, stage: StageConfig): Promise<Record<string, string>> {
   const { config, hashOnce } = state;
+  const name = (file: string) => {
+    const rel = relative(config.root, file);
+    return rel.startsWith("..") ? file : rel;
+  };
   const inputs: Record<string, string> = {
     params: sha256(canonicalJson({ params: stage.params, seed: config.seed })),
-    [`module ${relative(config.root, stage.module)}`]: await hashOnce(stage.module),
-    "pipeline/core/": await hashOnce(CORE_DIR),
+    ...await codeInputs(await state.graphs.graph(stage.module), name, hashOnce),
   };
-  for (const p of stage.path_deps) inputs[`dep ${relative(config.root, p)}`] = await hashOnce(p);
+  for (const p of stage.path_deps) inputs[`dep ${name(p)}`] = await hashOnce(p);
   for (const d of stage.stage_deps) inputs[`stage ${d}`] = state.outHash[d] ?? "missing";
   return inputs;
 }
 
-/** Which inputs differ from the lock's, for the "running (...)" line. */
+/** Changed inputs named on the "running (...)" line; the rest are counted. */
+const MAX_NAMED = 6;
+
+/** Which inputs differ from the lock's (new or changed first, then gone), for the "running (...)" line. */
 function changedInputs(before: Record<string, string> | undefined, now: Record<string, string>): string {
   if (!before) return "params, code or inputs changed";
-  const names = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) =>
-    before[k] !== now[k]
-  );
-  return names.length ? `changed: ${names.join(", ")}` : "params, code or inputs changed";
+  // A lock written before code keys came from the import graph.
+  if (!Object.keys(before).some((k) => k.startsWith("code "))) {
+    return "changed: code key (now from the imports)";
+  }
+  const names = [
+    ...Object.keys(now).filter((k) => before[k] !== now[k]),
+    ...Object.keys(before).filter((k) => !(k in now)),
+  ];
+  if (names.length === 0) return "params, code or inputs changed";
+  const more = names.length - MAX_NAMED;
+  return `changed: ${names.slice(0, MAX_NAMED).join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
 }
 
 type StageRun =

@@ -7,8 +7,9 @@
 import { join } from "node:path";
 import sharp from "sharp";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import { codeHash } from "../core/code_graph.ts";
 
-/** How images are fitted to the square; part of the tensor-cache key. */
+/** How images are fitted to the square (recorded in dataset.json). */
 export const RESIZE_FIT = "fill";
 
 /**
@@ -37,14 +38,25 @@ export async function decodeImage(bytes: Uint8Array, size: number): Promise<Uint
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
-/** On-disk cache of decoded tensors: <cacheDir>/tensors/<fit>-<size>/<sha[0:2]>/<sha>.u8. */
+/**
+ * On-disk cache of decoded tensors: <cacheDir>/tensors/<fit>-<size>-<code>/<sha[0:2]>/<sha>.u8,
+ * `sha` the image file's content hash and `code` 12 hex digits of the hash of this module's
+ * import graph (the decoding code and the sharp version), so a change of the decoding never
+ * serves tensors decoded the old way. Open one with {@linkcode TensorCache.open}.
+ */
 export class TensorCache {
   readonly dir: string;
   readonly size: number;
 
-  constructor(cacheDir: string, size: number) {
-    this.dir = join(cacheDir, "tensors", `${RESIZE_FIT}-${size}`);
+  /** `code`: the decoding code's hash, as {@linkcode TensorCache.open} finds it. */
+  constructor(cacheDir: string, size: number, code: string) {
+    this.dir = join(cacheDir, "tensors", `${RESIZE_FIT}-${size}-${code.slice(0, 12)}`);
     this.size = size;
+  }
+
+  /** The cache for images of side `size` decoded by this module's code. */
+  static async open(cacheDir: string, size: number): Promise<TensorCache> {
+    return new TensorCache(cacheDir, size, await codeHash(new URL(import.meta.url)));
   }
 
   #path(sha: string): string {

@@ -104,7 +104,7 @@ async function sourceRoot(ctx: StageContext<FetchParams>, deps: FetchDeps): Prom
 
 /** Hash, then decode (or read from the tensor cache) every entry, a few at a time. */
 async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) {
-  const cache = new TensorCache(ctx.cacheDir, ctx.params.size);
+  const cache = await TensorCache.open(ctx.cacheDir, ctx.params.size);
   const bar = ctx.progress("decode", entries.length, "img");
   const out: (Decoded | null)[] = new Array(entries.length).fill(null);
   const skipped: { path: string; reason: string }[] = [];
