@@ -17,17 +17,16 @@ import { stageContext as context, withTemp } from "./_stage_context.ts";
 
 await initEngine();
 
-Deno.test("trainer: starts from initialWeights, and masked weights stay exactly zero", async () => {
+Deno.test("trainer: starts from the model's weights, and masked weights stay exactly zero", async () => {
   const spec = CLASSIFIERS.small;
   const start = buildClassifier(spec, [8, 8, 3], 11);
   const masks = pruneMagnitude(start, 0.6);
   const trainer = await createTrainer({
-    model: spec,
-    inputShape: [8, 8, 3],
+    model: start,
+    loss: "softmax_cross_entropy",
     seed: 1,
     learningRate: 1e-2,
     workers: 1,
-    initialWeights: start,
     masks,
   });
   const copy = buildClassifier(spec, [8, 8, 3], 99);
@@ -169,7 +168,7 @@ Deno.test("fit: a teacher with alpha 0 trains exactly like no teacher; with alph
       const model = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 7);
       const opts = { epochs: 2, batch: 8, learningRate: 1e-3, patience: 5, workers: 1, positive: 0 };
       const teacherOpt = alpha === undefined ? undefined : { model: teacher, temperature: 4, alpha };
-      const result = await fitClassifier(fetchCtx, "small", model, CLASSIFIERS.small, data, {
+      const result = await fitClassifier(fetchCtx, "small", model, data, {
         ...opts,
         teacher: teacherOpt,
       });
@@ -198,7 +197,7 @@ Deno.test("fit: with bnRecalibrationImages the kept weights carry population BN 
     const opts = { epochs: 2, batch: 8, learningRate: 1e-3, patience: 5, workers: 1, positive: 0 };
     for (const images of [0, 1000]) {
       const model = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 7);
-      await fitClassifier(fetchCtx, "small", model, CLASSIFIERS.small, data, {
+      await fitClassifier(fetchCtx, "small", model, data, {
         ...opts,
         bnRecalibrationImages: images,
       });

@@ -1,12 +1,10 @@
 /**
- * Parity of the engine's wasm kernels and trainer against tfjs' cpu backend.
+ * Parity of the wasm kernels the engine registers for tfjs (model.predict / tfjs training on wasm) against the cpu backend.
  * Run: deno test -A tests/engine_kernels_test.ts
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { createTrainer, initEngine } from "../pipeline/engine/mod.ts";
-import { buildClassifier, CLASSIFIERS } from "../pipeline/models/classifier.ts";
-import { paramLayout, shardStep } from "../pipeline/engine/_graph.ts";
+import { initEngine } from "../pipeline/engine/mod.ts";
 
 await initEngine();
 
@@ -36,11 +34,6 @@ function maxDiff(a: Float32Array, b: Float32Array): { diff: number; scale: numbe
     scale = Math.max(scale, Math.abs(b[i]));
   }
   return { diff, scale };
-}
-
-/** Live tensors on the wasm heap, including the engine's untracked ones. */
-function wasmTensorCount(): number {
-  return (tf.findBackend("wasm") as unknown as { numDataIds(): number }).numDataIds();
 }
 
 const REL_TOL = 1e-4; // max |wasm − cpu| ≤ 1e-4 · max(1, max |cpu|)
@@ -181,159 +174,4 @@ Deno.test("maxPool gradient (MaxPoolGrad) matches cpu", async () => {
       });
     }
   }
-});
-
-/** One Adam step of the layers model on cpu (the reference semantics), optionally with distillation. */
-async function referenceStep(
-  x: Float32Array,
-  labels: Int32Array,
-  shape: [number, number, number],
-  lr: number,
-  soft?: Soft,
-) {
-  await tf.setBackend("cpu");
-  const model = buildClassifier(CLASSIFIERS.small, shape, 5);
-  const opt = tf.train.adam(lr);
-  const xt = tf.tensor4d(x, [labels.length, ...shape]);
-  const yt = tf.oneHot(tf.tensor1d(labels, "int32"), 2);
-  const loss = opt.minimize(() => {
-    const logits = model.apply(xt, { training: true }) as tf.Tensor;
-    const ce = tf.losses.softmaxCrossEntropy(yt, logits) as tf.Scalar;
-    if (!soft) return ce;
-    const t = soft.temperature;
-    const pt = tf.softmax(tf.tensor2d(soft.teacherLogits, [labels.length, 2]).div(t));
-    const kl = pt.mul(pt.log().sub(tf.logSoftmax(logits.div(t)))).sum(1).mean();
-    return kl.mul(soft.alpha * t * t).add(ce.mul(1 - soft.alpha)) as tf.Scalar;
-  }, true)!;
-  const out = {
-    loss: loss.dataSync()[0],
-    weights: model.getWeights().map((w) => w.dataSync() as Float32Array),
-  };
-  tf.dispose([xt, yt, loss]);
-  model.dispose();
-  opt.dispose();
-  await tf.setBackend("wasm");
-  return out;
-}
-
-Deno.test("trainer step (1 and 2 workers, plain and distilled) matches a tfjs-layers step on cpu", async () => {
-  const shape: [number, number, number] = [16, 16, 3], batch = 6, lr = 1e-2, WEIGHT_TOL = lr * 5e-3;
-  const x = rand(batch * 16 * 16 * 3, 77).map((v) => v + 0.5);
-  const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
-  const soft: Soft = { teacherLogits: rand(batch * 2, 3).map((v) => 4 * v), temperature: 3, alpha: 0.7 };
-  const cases: [number, Soft | undefined][] = [[1, undefined], [2, undefined], [2, soft]];
-  for (const [workers, sft] of cases) {
-    const ref = await referenceStep(x, labels, shape, lr, sft);
-    const t = await createTrainer({
-      model: CLASSIFIERS.small,
-      inputShape: shape,
-      seed: 5,
-      learningRate: lr,
-      workers,
-    });
-    const heapIds = wasmTensorCount();
-    const { loss } = await t.trainStep(x, labels, { soft: sft });
-    assert.equal(wasmTensorCount(), heapIds, "a trainer step leaks wasm heap tensors");
-    const model = buildClassifier(CLASSIFIERS.small, shape, 123);
-    await t.exportTo(model);
-    await t.dispose();
-    console.log(
-      `workers ${workers}${sft ? " distilled" : ""}: loss ${loss.toFixed(6)} vs reference ${
-        ref.loss.toFixed(6)
-      }`,
-    );
-    assert(Math.abs(loss - ref.loss) < 1e-5, "loss");
-    let worst = 0;
-    model.weights.forEach((w, i) => {
-      const { diff } = maxDiff(w.read().dataSync() as Float32Array, ref.weights[i]);
-      // Adam's first step is ≈ lr·g/(|g|+1e-7): float noise in a gradient near 1e-7 moves a weight
-      // by up to ~lr·1e-3. Conv biases get a ~0 gradient (BN cancels them), so only |diff| ≤ lr holds.
-      const bias = w.name.includes("conv") && w.name.includes("bias");
-      if (!bias) worst = Math.max(worst, diff);
-      assert(diff <= (bias ? 1.01 * lr : WEIGHT_TOL), `${w.name}: ${diff}`);
-    });
-    console.log(
-      `  weights incl. BN moving stats (conv biases excepted): max|diff| ${
-        worst.toExponential(2)
-      } (tol ${WEIGHT_TOL})`,
-    );
-    // Inference with the exported weights on wasm matches cpu.
-    const xt = tf.tensor4d(x, [batch, ...shape]);
-    const got = (model.predict(xt) as tf.Tensor).dataSync() as Float32Array;
-    await tf.setBackend("cpu");
-    const want = (model.predict(xt) as tf.Tensor).dataSync() as Float32Array;
-    await tf.setBackend("wasm");
-    const { diff } = maxDiff(got, want);
-    console.log(`  predict wasm vs cpu: max|diff| ${diff.toExponential(2)}`);
-    assert(diff < 1e-4);
-    xt.dispose();
-    model.dispose();
-  }
-});
-
-Deno.test("shard gradients (distillation loss; even and odd sizes) match tf.variableGrads on cpu", async () => {
-  const shapes: [number, number, number][] = [[16, 16, 3], [15, 13, 3]];
-  for (const shape of shapes) {
-    const batch = 6, t = 3, alpha = 0.7;
-    const x = rand(batch * shape[0] * shape[1] * 3, 21).map((v) => v + 0.5);
-    const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7) % 2);
-    const teacherLogits = rand(batch * 2, 22).map((v) => 4 * v);
-    await tf.setBackend("cpu");
-    const model = buildClassifier(CLASSIFIERS.small, shape, 9);
-    const xt = tf.tensor4d(x, [batch, ...shape]), yt = tf.oneHot(tf.tensor1d(labels, "int32"), 2);
-    const { grads } = tf.variableGrads(() => {
-      const logits = model.apply(xt, { training: true }) as tf.Tensor;
-      const ce = tf.losses.softmaxCrossEntropy(yt, logits) as tf.Scalar;
-      const pt = tf.softmax(tf.tensor2d(teacherLogits, [batch, 2]).div(t));
-      const kl = pt.mul(pt.log().sub(tf.logSoftmax(logits.div(t)))).sum(1).mean();
-      return kl.mul(alpha * t * t).add(ce.mul(1 - alpha)) as tf.Scalar;
-    });
-    const arch = { inputShape: shape, channels: [8, 16, 32], classes: 2, dropout: 0 };
-    const slots = paramLayout(arch);
-    const w = new Float32Array(slots.reduce((s, p) => s + p.size, 0));
-    model.trainableWeights.forEach((v, i) => w.set(v.read().dataSync() as Float32Array, slots[i].offset));
-    await tf.setBackend("wasm");
-    const soft = { teacherLogits, temperature: t, alpha };
-    const out = await shardStep(
-      arch,
-      w,
-      { x, n: batch, labels, batchTotal: batch, soft },
-      (_k, v) => Promise.resolve(v),
-    );
-    let worst = 0;
-    model.trainableWeights.forEach((v, i) => {
-      const g = grads[v.name].dataSync() as Float32Array;
-      const { diff, scale } = maxDiff(out.grad.subarray(slots[i].offset, slots[i].offset + g.length), g);
-      worst = Math.max(worst, diff);
-      assert(diff <= REL_TOL * Math.max(1, scale), `${slots[i].name}: ${diff}`);
-    });
-    console.log(`distilled gradients ${shape}: max|diff| ${worst.toExponential(2)}`);
-    tf.dispose([xt, yt, ...Object.values(grads)]);
-    model.dispose();
-  }
-});
-
-Deno.test("trainer is deterministic for a seed and worker count (dropout on)", async () => {
-  const spec = { channels: [4, 8, 8] as [number, number, number], dropout: 0.3 };
-  const shape: [number, number, number] = [8, 8, 3], batch = 5;
-  const x = rand(batch * 8 * 8 * 3, 5).map((v) => v + 0.5);
-  const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
-  const run = async (workers: number) => {
-    const t = await createTrainer({ model: spec, inputShape: shape, seed: 3, learningRate: 1e-2, workers });
-    const losses = [];
-    for (let i = 0; i < 3; i++) losses.push((await t.trainStep(x, labels)).loss);
-    const model = buildClassifier(spec, shape, 0);
-    await t.exportTo(model);
-    await t.dispose();
-    const w = model.getWeights().map((v) => Array.from(v.dataSync()));
-    model.dispose();
-    return { losses, w };
-  };
-  const a = await run(2), b = await run(2), c = await run(1);
-  assert.deepEqual(a, b, "same seed, same workers: bitwise equal");
-  const d = Math.max(...a.losses.map((l, i) => Math.abs(l - c.losses[i])));
-  console.log(
-    `losses 2 workers ${a.losses.map((l) => l.toFixed(6))}; 1 vs 2 workers max|diff| ${d.toExponential(2)}`,
-  );
-  assert(d < 1e-5);
 });

@@ -1,10 +1,11 @@
 /// <reference lib="deno.worker" />
-/** Data-parallel worker: runs `shardStep` on its part of each batch; BN sums go through the main thread. */
-import { initEngine } from "./init.ts";
-import { shardStep } from "./_graph.ts";
+/** Data-parallel worker: runs `runShard` on its part of each batch; batch-wide sums go through the main thread. */
+import { runShard } from "./executor.ts";
+import type { GraphSpec } from "./graph.ts";
+import { loadNative } from "./native/mod.ts";
 
 const pending = new Map<string, (v: Float64Array) => void>();
-let ready: Promise<void> | null = null;
+let graph: GraphSpec | undefined;
 
 self.onmessage = async (e: MessageEvent) => {
   const msg = e.data;
@@ -13,26 +14,22 @@ self.onmessage = async (e: MessageEvent) => {
     pending.delete(msg.key);
     return;
   }
-  ready ??= initEngine({ backend: "wasm" });
-  if (msg.type === "init") {
-    try {
-      await ready;
+  try {
+    if (msg.type === "init") {
+      graph = msg.graph;
+      loadNative();
       self.postMessage({ type: "ready" });
-    } catch (err) {
-      self.postMessage({ type: "error", message: String((err as Error)?.stack ?? err) });
+    } else if (msg.type === "run") {
+      const sync = (key: string, v: Float64Array) =>
+        new Promise<Float64Array>((resolve) => {
+          pending.set(key, resolve);
+          self.postMessage({ type: "sync", key, v });
+        });
+      const out = await runShard(graph!, msg.trainable, msg.state, msg.input, sync, loadNative());
+      const transfer = [out.out.buffer, ...(out.grad ? [out.grad.buffer] : [])] as ArrayBuffer[];
+      self.postMessage({ type: "done", out }, [...new Set(transfer)]);
     }
-  } else if (msg.type === "step") {
-    await ready;
-    const sync = (key: string, v: Float64Array) =>
-      new Promise<Float64Array>((resolve) => {
-        pending.set(key, resolve);
-        self.postMessage({ type: "sync", key, v });
-      });
-    try {
-      const out = await shardStep(msg.arch, msg.w, msg.input, sync);
-      self.postMessage({ type: "done", out }, [out.grad.buffer as ArrayBuffer]);
-    } catch (err) {
-      self.postMessage({ type: "error", message: String((err as Error)?.stack ?? err) });
-    }
+  } catch (err) {
+    self.postMessage({ type: "error", message: String((err as Error)?.stack ?? err) });
   }
 };

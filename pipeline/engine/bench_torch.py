@@ -1,5 +1,5 @@
 """PyTorch reference for bench_train.ts (training, Adam) and bench_infer.ts (--infer: batch-1
-inference latency): the same classifier; prints JSON last."""
+inference latency): the same classifier or U-Net (BCE + Dice); prints JSON last."""
 import argparse
 import json
 import statistics
@@ -24,6 +24,49 @@ def build(name: str) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+UNETS = {"unet_standard": False, "unet_depthwise": True}
+
+
+def conv3(cin: int, cout: int, separable: bool) -> nn.Module:
+    if separable:
+        return nn.Sequential(nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False), nn.Conv2d(cin, cout, 1), nn.ReLU())
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU())
+
+
+class UNet(nn.Module):
+    """pipeline/models/unet.ts in PyTorch: 32-64-128-256, two 3x3 convs a level, 2x2 transposed convs, skips."""
+
+    def __init__(self, separable: bool, filters=(32, 64, 128, 256)):
+        super().__init__()
+        self.down, cin = nn.ModuleList(), 3
+        for f in filters[:-1]:
+            self.down.append(nn.Sequential(conv3(cin, f, separable), conv3(f, f, separable)))
+            cin = f
+        self.bottleneck = nn.Sequential(conv3(cin, filters[-1], separable), conv3(filters[-1], filters[-1], separable))
+        self.ups, self.dec, cin = nn.ModuleList(), nn.ModuleList(), filters[-1]
+        for f in reversed(filters[:-1]):
+            self.ups.append(nn.ConvTranspose2d(cin, f, 2, stride=2))
+            self.dec.append(nn.Sequential(conv3(2 * f, f, separable), conv3(f, f, separable)))
+            cin = f
+        self.head = nn.Conv2d(cin, 1, 1)
+
+    def forward(self, x):
+        skips = []
+        for d in self.down:
+            x = d(x)
+            skips.append(x)
+            x = nn.functional.max_pool2d(x, 2)
+        x = self.bottleneck(x)
+        for up, dec, skip in zip(self.ups, self.dec, reversed(skips)):
+            x = dec(torch.cat([up(x), skip], 1))
+        return torch.sigmoid(self.head(x))
+
+
+def bce_dice(p, t):
+    dice = (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    return nn.functional.binary_cross_entropy(p, t) + 1 - dice
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="teacher")
@@ -40,15 +83,17 @@ def main() -> None:
     if a.infer:
         infer(a)
         return
-    model = build(a.model).train()
+    unet = a.model in UNETS
+    model = (UNet(UNETS[a.model]) if unet else build(a.model)).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(a.batch, 3, a.size, a.size)
-    y = torch.arange(a.batch) % 2
+    y = (torch.rand(a.batch, 1, a.size, a.size) > 0.6).float() if unet else torch.arange(a.batch) % 2
+    loss_fn = bce_dice if unet else nn.functional.cross_entropy
     times = []
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
+        loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         ms = (time.perf_counter() - t0) * 1000
@@ -62,7 +107,7 @@ def main() -> None:
 
 
 def infer(a: argparse.Namespace) -> None:
-    model = build(a.model).eval()
+    model = (UNet(UNETS[a.model]) if a.model in UNETS else build(a.model)).eval()
     x = torch.rand(1, 3, a.size, a.size)
     times = []
     with torch.no_grad():

@@ -1,16 +1,17 @@
 /**
  * Training-throughput benchmark of the engine (optionally against PyTorch on the same machine).
  *
- *   deno task bench:train --model teacher --batch 32 --size 128 --steps 10 [--workers N] [--torch]
- *     [--warmup 2] [--profile]
+ *   deno task bench:train --model teacher|medium|small|unet_standard|unet_depthwise --batch 32
+ *     --size 128 --steps 10 [--workers N] [--torch] [--warmup 2]
  *
- * `--profile` (with `--workers 1`) prints the mean ms per phase of a step. The last stdout line is
- * a JSON summary; `img_per_s` is batch / median step time.
+ * The last stdout line is a JSON summary; `img_per_s` is batch / median step time.
  */
+import type * as tf from "@tensorflow/tfjs";
 import { createProgress } from "../core/progress.ts";
-import { CLASSIFIERS } from "../models/classifier.ts";
-import { createTrainer } from "./mod.ts";
-import { profile } from "./_graph.ts";
+import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
+import { buildUNet, UNETS } from "../models/unet.ts";
+import { createTrainer, initEngine } from "./mod.ts";
+import { nativeInfo } from "./native/mod.ts";
 
 function arg(name: string, def?: string): string | undefined {
   const i = Deno.args.indexOf(`--${name}`);
@@ -71,13 +72,12 @@ async function torchBench(model: string, batch: number, size: number, steps: num
 }
 
 const model = arg("model", "teacher")!;
-const spec = CLASSIFIERS[model];
-if (!spec) {
-  console.error(
-    `bench:train: --model "${model}" is unknown; use one of ${Object.keys(CLASSIFIERS).join(", ")}`,
-  );
+const known = [...Object.keys(CLASSIFIERS), ...Object.keys(UNETS)];
+if (!known.includes(model)) {
+  console.error(`bench:train: --model "${model}" is unknown; use one of ${known.join(", ")}`);
   Deno.exit(2);
 }
+const unet = model in UNETS;
 const batch = Number(arg("batch", "32")),
   size = Number(arg("size", "128")),
   steps = Number(arg("steps", "10"));
@@ -89,9 +89,13 @@ for (const [flag, value] of Object.entries({ batch, size, steps })) {
   }
 }
 const workersArg = arg("workers");
+await initEngine();
+const built: tf.LayersModel = unet
+  ? buildUNet(UNETS[model], [size, size, 3], 1)
+  : buildClassifier(CLASSIFIERS[model], [size, size, 3], 1);
 const trainer = await createTrainer({
-  model: spec,
-  inputShape: [size, size, 3],
+  model: built,
+  loss: unet ? "bce_dice" : "softmax_cross_entropy",
   seed: 1,
   learningRate: 1e-3,
   workers: workersArg ? Number(workersArg) : undefined,
@@ -101,15 +105,17 @@ let s = 12345;
 const x = new Float32Array(batch * size * size * 3).map(() =>
   (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
 );
-const labels = Int32Array.from({ length: batch }, (_, i) => i % 2);
+const labels = unet
+  ? Float32Array.from(
+    { length: batch * size * size },
+    () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 > 0.6 ? 1 : 0),
+  )
+  : Int32Array.from({ length: batch }, (_, i) => i % 2);
 const times: number[] = [];
 let cpu0: number | undefined;
 const bar = createProgress(`bench:train ${model} b${batch} ${size}px`, warmup + steps, "step");
 for (let i = 0; i < warmup + steps; i++) {
-  if (i === warmup) {
-    for (const k in profile) delete profile[k];
-    cpu0 = cpuSeconds();
-  }
+  if (i === warmup) cpu0 = cpuSeconds();
   const t0 = performance.now();
   const { loss } = await trainer.trainStep(x, labels);
   const ms = performance.now() - t0;
@@ -124,13 +130,6 @@ for (let i = 0; i < warmup + steps; i++) {
 bar.done({ "median img/s": (batch / median(times) * 1000).toFixed(2) });
 const cpu1 = cpuSeconds();
 await trainer.dispose();
-if (Deno.args.includes("--profile")) {
-  if (workers !== 1) console.log("profile: phases are timed in the workers; use --workers 1");
-  else {
-    const phases = Object.entries(profile).map(([k, v]) => `${k} ${(v / steps).toFixed(0)}`);
-    console.log(`profile (mean ms/step): ${phases.join(", ")}`);
-  }
-}
 const stepMs = median(times);
 const result: Record<string, unknown> = {
   model,
@@ -138,7 +137,7 @@ const result: Record<string, unknown> = {
   size,
   steps,
   workers,
-  backend: "wasm",
+  kernels: nativeInfo().variant,
   img_per_s: Number((batch / stepMs * 1000).toFixed(2)),
   step_ms_median: Number(stepMs.toFixed(1)),
   // CPU time per step over all threads, and the machine's load: wall-clock figures depend on it.

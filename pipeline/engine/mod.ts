@@ -1,27 +1,34 @@
 /**
- * edgeslim's fast CPU training engine (tfjs, Deno).
+ * edgeslim's CPU training engine (Deno).
  *
- * - `initEngine()` selects the wasm backend and registers kernels it lacks or runs slowly:
- *   Conv2DBackpropFilter/Input, DepthwiseConv2dNativeBackpropFilter/Input, MaxPoolGrad, and
- *   leading-axis Sum/Mean/Tile fast paths (so generic tfjs-layers training on wasm works too).
- * - `createTrainer()` trains the classifier family with a hand-written forward/backward
- *   (wasm XNNPACK convs + fused JS batch-norm/ReLU/pool loops), synchronous batch norm across
- *   data-parallel Deno Workers (one per core), and Adam on the main thread.
+ * - `createTrainer()` trains any tfjs-layers model built from the kinds in `layers/` (conv,
+ *   depthwise, separable, transposed conv, batch norm, pooling, up-sampling, concatenate, add,
+ *   dropout, flatten, dense, activations) with a loss from `losses/`: data-parallel Deno Workers
+ *   (one per core) run native kernels (`native/`, C built at first use) on their shard of each
+ *   batch; batch norm and batch-wide losses are synchronous across the shards; Adam on the main
+ *   thread. It also predicts and recalibrates batch-norm statistics in the workers.
+ * - `initEngine()` selects tfjs' wasm backend for inference (`model.predict`) and registers the
+ *   gradient kernels it lacks (so tfjs-layers training on wasm works too).
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs";
  * import { createTrainer, initEngine } from "./mod.ts";
  * import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
  * await initEngine();
- * const trainer = await createTrainer({ model: CLASSIFIERS.small, inputShape: [64, 64, 3], seed: 1, learningRate: 1e-3 });
- * const { loss, correct } = await trainer.trainStep(x, labels); // x: NHWC Float32Array in [0,1]
- * const model = buildClassifier(CLASSIFIERS.small, [64, 64, 3], 1);
- * await trainer.exportTo(model); // then model.predict(...) on wasm
+ * const model = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 1);
+ * const trainer = await createTrainer({ model, loss: "softmax_cross_entropy", seed: 1, learningRate: 1e-3 });
+ * const x = new Float32Array(4 * 16 * 16 * 3).fill(0.5), labels = Int32Array.of(0, 1, 0, 1);
+ * const { loss } = await trainer.trainStep(x, labels);
+ * trainer.exportTo(model);
  * await trainer.dispose();
+ * if (!(Math.abs(loss - Math.log(2)) < 0.5)) throw new Error(`loss ${loss}`);
  * ```
  */
 export { initEngine } from "./init.ts";
-export { createTrainer, type SoftTargets, type Trainer, type TrainerOptions } from "./trainer.ts";
+export { createTrainer, type Trainer, type TrainerOptions } from "./trainer.ts";
+export { graphOf, type GraphSpec, UnsupportedLayerError } from "./graph.ts";
+export { LOSSES, type LossName } from "./losses/mod.ts";
 export { registerConvKernels } from "./conv_kernels.ts";
 export { registerPoolKernels } from "./pool_kernels.ts";
 export { registerReduceKernels } from "./reduce_kernels.ts";

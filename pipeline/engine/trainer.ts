@@ -1,119 +1,93 @@
-/** Fast data-parallel trainer for the classifier family (see `_graph.ts` for the maths). */
+/**
+ * The general trainer: any tfjs-layers model built from the engine's layer kinds, trained with
+ * Adam by data-parallel Deno Workers (one per core) that run native kernels on their shard of
+ * each batch. Batch norm and batch-wide losses sum over the shards (synchronous), gradients are
+ * added in shard order in float64 and dropout masks come from the seed and step, so a run is
+ * bit-identical for a seed and worker count, on every run and machine.
+ */
 import * as tf from "@tensorflow/tfjs";
 import { seededRandom } from "../core/random.ts";
-import { buildClassifier, type ClassifierSpec } from "../models/classifier.ts";
-import { type Arch, paramLayout, type ShardInput, type ShardOutput, shardStep } from "./_graph.ts";
-import { ensureEngine } from "./init.ts";
+import { runShard, type ShardInput, type ShardMode, type ShardOutput } from "./executor.ts";
+import { graphOf, type GraphSpec, readWeights } from "./graph.ts";
+import { sizeOf } from "./layers/_types.ts";
+import type { LossName } from "./losses/mod.ts";
+import { buildNative, loadNative } from "./native/mod.ts";
 
 /** Options of `createTrainer`. */
 export interface TrainerOptions {
-  /** The classifier to train (same semantics as `buildClassifier(model, inputShape, seed)`). */
-  model: ClassifierSpec;
-  inputShape: [number, number, number];
-  /** Seeds the initial weights (as `buildClassifier`) and the dropout masks. */
+  /** The model to train; its current weights are the starting point (e.g. a seeded init or a pruned model). */
+  model: tf.LayersModel;
+  /** The loss (the task chooses it) and its options (e.g. temperature, alpha for distillation). */
+  loss: LossName;
+  lossOptions?: Record<string, number>;
+  /** Seeds the dropout masks. */
   seed: number;
   /** Adam's step size; the other Adam settings are tfjs' defaults (β1 0.9, β2 0.999, ε 1e-7). */
   learningRate: number;
   /** Data-parallel workers; default 2 when the machine has ≥ 2 cores, else 1 (runs in-thread). */
   workers?: number;
   /**
-   * Start from these weights (a `buildClassifier`-shaped model of the same spec, e.g. a pruned one:
-   * layers conv1…, bn1…, fc) instead of `buildClassifier`'s seeded init. BN moving statistics too.
-   */
-  initialWeights?: tf.LayersModel;
-  /**
-   * 0/1 masks of kernels by layer name (`conv1`, …, `fc`), same length as the kernel: masked
-   * weights are set to zero at the start and after every Adam step, so they stay exactly zero.
+   * 0/1 masks of a layer's first weight (its kernel), by layer name: masked weights are set to zero
+   * at the start and after every Adam step, so they stay exactly zero.
    */
   masks?: Record<string, Float32Array>;
 }
 
-/**
- * Knowledge-distillation targets for one step: the loss becomes
- * alpha·T²·KL(softmax(teacher/T) ‖ softmax(student/T)) + (1−alpha)·CE, batch means.
- */
-export interface SoftTargets {
-  /** batch × classes teacher logits. */
-  teacherLogits: Float32Array;
-  temperature: number;
-  alpha: number;
-}
-
-/**
- * A training session holding the weights, BN moving statistics and Adam state. Batch norm uses
- * whole-batch statistics even when the batch is split over workers; dropout masks come from the
- * seed and step number, so a run is deterministic for a seed and worker count.
- */
+/** A training session holding the weights, the batch-norm moving statistics and Adam's state. */
 export interface Trainer {
+  readonly graph: GraphSpec;
   /**
-   * One Adam step on a batch: x is NHWC in [0,1] (batch×h×w×3). Returns the batch-mean loss
-   * (before the update) and the number of correct predictions in the batch. `learningRate`
-   * overrides the session's step size for this step (for schedules).
+   * One Adam step on a batch: x is NHWC (batch × input shape); targets are class indices or
+   * per-output values (batch × output size); teacher = the teacher's outputs for distillation.
+   * Returns the batch loss (before the update) and the model outputs for the batch.
    */
   trainStep(
     x: Float32Array,
-    labels: Int32Array,
-    opts?: { soft?: SoftTargets; learningRate?: number },
-  ): Promise<{ loss: number; correct: number }>;
-  /** Copy the current weights, incl. BN moving statistics, into a `buildClassifier` model. */
-  exportTo(model: tf.LayersModel): Promise<void>;
-  /** Stop the workers. */
+    targets: Int32Array | Float32Array,
+    opts?: { teacher?: Float32Array; learningRate?: number },
+  ): Promise<{ loss: number; out: Float32Array }>;
+  /** The batch loss and its gradient (flat, in `graph`'s trainable layout) at the current weights; no update. */
+  gradient(x: Float32Array, targets: Int32Array | Float32Array, opts?: { teacher?: Float32Array }): Promise<{
+    loss: number;
+    grad: Float64Array;
+  }>;
+  /** Outputs in inference mode (moving statistics, no dropout), `chunk` samples per worker at a time. */
+  predict(x: Float32Array, opts?: { chunk?: number }): Promise<Float32Array>;
+  /** Set every batch norm's moving statistics to the statistics of `x` taken as one batch (recalibration). */
+  recalibrate(x: Float32Array): Promise<void>;
+  /** Copy the weights and moving statistics into `model` (the same architecture). */
+  exportTo(model: tf.LayersModel): void;
   dispose(): Promise<void>;
 }
 
-const MOMENTUM = 0.9; // tfjs-layers BN momentum used by buildClassifier
-// Adam as tfjs' defaults: beta1 0.9, beta2 0.999, epsilon 1e-7.
+// Adam as tfjs' defaults.
 const BETA1 = 0.9, BETA2 = 0.999, ADAM_EPS = 1e-7;
 
 /**
- * Create a trainer; initial weights equal `buildClassifier(spec, inputShape, seed)`'s, or
- * `opts.initialWeights`' when given.
+ * Create a trainer for `opts.model`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createTrainer } from "./trainer.ts";
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [4], kernelInitializer: "ones" })] });
+ * const trainer = await createTrainer({ model, loss: "softmax_cross_entropy", seed: 1, learningRate: 0.01, workers: 1 });
+ * const { loss } = await trainer.trainStep(new Float32Array([1, 0, 0, 0, 0, 1, 0, 0]), new Int32Array([0, 1]));
+ * if (Math.abs(loss - Math.log(2)) > 1e-6) throw new Error(`loss ${loss}`);
+ * await trainer.dispose();
+ * ```
  */
 export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
-  await ensureEngine();
-  const arch: Arch = {
-    inputShape: opts.inputShape,
-    channels: [...opts.model.channels],
-    classes: opts.model.classes ?? 2,
-    dropout: opts.model.dropout,
-  };
-  const slots = paramLayout(arch);
-  const total = slots.reduce((s, p) => s + p.size, 0);
-  const w = new Float32Array(total);
-  const nb = arch.channels.length;
-  const movMean: Float32Array[] = [], movVar: Float32Array[] = [];
-  const init = opts.initialWeights ?? buildClassifier(opts.model, opts.inputShape, opts.seed);
-  const put = (name: string, t: tf.Tensor) => {
-    const s = slots.find((p) => p.name === name)!;
-    if (t.size !== s.size) {
-      throw new Error(
-        `createTrainer: initial weight "${name}" has shape [${t.shape}], expected [${s.shape}]`,
-      );
-    }
-    w.set(t.dataSync() as Float32Array, s.offset);
-  };
-  for (let i = 1; i <= nb; i++) {
-    const [k, b] = init.getLayer(`conv${i}`).getWeights();
-    put(`conv${i}/kernel`, k);
-    put(`conv${i}/bias`, b);
-    const [g, be, mm, mv] = init.getLayer(`bn${i}`).getWeights();
-    put(`bn${i}/gamma`, g);
-    put(`bn${i}/beta`, be);
-    movMean.push(Float32Array.from(mm.dataSync()));
-    movVar.push(Float32Array.from(mv.dataSync()));
-  }
-  const [fk, fb] = init.getLayer("fc").getWeights();
-  put("fc/kernel", fk);
-  put("fc/bias", fb);
-  if (!opts.initialWeights) init.dispose();
+  const graph = graphOf(opts.model);
+  const { trainable: w, state } = readWeights(graph, opts.model);
   const masks = Object.entries(opts.masks ?? {}).map(([layer, mask]) => {
-    const s = slots.find((p) => p.name === `${layer}/kernel`);
-    if (!s || s.size !== mask.length) {
+    const slot = graph.nodes.find((nd) => nd.name === layer)?.weights[0];
+    if (!slot?.trainable || slot.size !== mask.length) {
       throw new Error(
         `createTrainer: mask "${layer}" does not match a kernel of the model (${mask.length} values)`,
       );
     }
-    return { offset: s.offset, mask };
+    return { offset: slot.offset, mask };
   });
   const applyMasks = () => {
     for (const { offset, mask } of masks) {
@@ -121,153 +95,216 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
     }
   };
   applyMasks();
-
-  const m = new Float32Array(total), v = new Float32Array(total);
+  await buildNative();
+  const kernels = loadNative();
+  const pool = await startWorkers(graph, opts.workers);
+  const m = new Float64Array(w.length), v = new Float64Array(w.length);
+  const inSize = sizeOf(graph.inputShape), outSize = sizeOf(graph.nodes[graph.output].outShape);
+  const dropouts = graph.nodes.filter((nd) => nd.className === "Dropout");
+  const loss = { name: opts.loss, options: opts.lossOptions ?? {} };
   let step = 0;
-  const nWorkers = Math.max(1, opts.workers ?? ((navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1));
-  const workers = nWorkers > 1
-    ? Array.from(
-      { length: nWorkers },
-      () => new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" }),
-    )
-    : [];
-  const [h, wd, ch] = opts.inputShape;
-  const feat = arch.channels[nb - 1];
-  let broken: Error | undefined;
-  // Start the workers' wasm backends now so the first step is not slower than the rest.
-  await Promise.all(workers.map((wk) =>
-    new Promise<void>((resolve, reject) => {
-      wk.onmessage = (e) =>
-        e.data.type === "ready" ? resolve() : reject(new Error(`engine worker: ${e.data.message}`));
-      wk.onerror = (e) => reject(new Error(`engine worker: ${e.message}`));
-      wk.postMessage({ type: "init" });
-    })
-  )).catch((err) => {
-    for (const wk of workers) wk.terminate();
-    throw err;
-  });
 
-  async function runShards(inputs: ShardInput[]): Promise<ShardOutput[]> {
-    if (workers.length === 0) return [await shardStep(arch, w, inputs[0], (_k, s) => Promise.resolve(s))];
-    const active = workers.slice(0, inputs.length);
-    const partial = new Map<string, Float64Array[]>();
-    return await Promise.all(active.map((wk, wi) =>
-      new Promise<ShardOutput>((resolve, reject) => {
-        wk.onmessage = (e: MessageEvent) => {
-          const msg = e.data;
-          if (msg.type === "sync") {
-            // Sum the shards' partial BN sums in worker order, then broadcast.
-            const got = partial.get(msg.key) ?? new Array(active.length);
-            got[wi] = msg.v;
-            partial.set(msg.key, got);
-            if (got.filter((p) => p).length === active.length) {
-              const sum = new Float64Array(got[0].length);
-              for (const p of got) for (let i = 0; i < sum.length; i++) sum[i] += p[i];
-              for (const a of active) a.postMessage({ type: "synced", key: msg.key, v: sum });
-            }
-          } else if (msg.type === "done") resolve(msg.out);
-          else reject(new Error(`engine worker: ${msg.message}`));
-        };
-        wk.onerror = (e) => reject(new Error(`engine worker: ${e.message}`));
-        wk.postMessage({ type: "step", arch, w, input: inputs[wi] });
-      })
-    ));
+  /** Split n samples over the workers and run them; shard outputs in shard order. */
+  function run(
+    mode: ShardMode,
+    x: Float32Array,
+    extra: (a: number, b: number) => Partial<ShardInput> = () => ({}),
+  ) {
+    const n = x.length / inSize;
+    if (!Number.isInteger(n) || n === 0) {
+      throw new Error(`input has ${x.length} values, not a whole number of [${graph.inputShape}] samples`);
+    }
+    const shards = Math.min(Math.max(pool.size, 1), n), inputs: ShardInput[] = [];
+    for (let s = 0; s < shards; s++) {
+      const a = Math.floor(n * s / shards), b = Math.floor(n * (s + 1) / shards);
+      inputs.push({ mode, x: x.slice(a * inSize, b * inSize), n: b - a, batchTotal: n, ...extra(a, b) });
+    }
+    if (pool.size === 0) {
+      return Promise.all([runShard(graph, w, state, inputs[0], (_k, s) => Promise.resolve(s), kernels)]);
+    }
+    return pool.run(inputs, w, state);
+  }
+
+  /** Loss and summed gradient of a batch; dropout masks from the seed and `atStep`. */
+  async function lossAndGradient(
+    x: Float32Array,
+    targets: Int32Array | Float32Array,
+    atStep: number,
+    teacher?: Float32Array,
+  ) {
+    const n = x.length / inSize;
+    const perTarget = targets instanceof Int32Array ? 1 : outSize;
+    if (targets.length !== n * perTarget) {
+      throw new Error(`trainStep: ${targets.length} targets for ${n} samples, expected ${n * perTarget}`);
+    }
+    if (teacher && teacher.length !== n * outSize) {
+      throw new Error(`trainStep: teacher outputs must have ${n}×${outSize} values`);
+    }
+    const rnd = seededRandom(opts.seed * 1000003 + atStep);
+    const masksOf = dropouts.map((nd) => {
+      const rate = nd.config.rate as number, size = sizeOf(nd.outShape), mask = new Float32Array(n * size);
+      for (let i = 0; i < mask.length; i++) mask[i] = rnd() < rate ? 0 : 1 / (1 - rate);
+      return { name: nd.name, size, mask };
+    });
+    const outs = await run("train", x, (a, b) => ({
+      targets: targets.slice(a * perTarget, b * perTarget),
+      teacher: teacher?.slice(a * outSize, b * outSize),
+      loss,
+      dropMasks: Object.fromEntries(masksOf.map((d) => [d.name, d.mask.slice(a * d.size, b * d.size)])),
+    }));
+    const grad = new Float64Array(w.length);
+    let total = 0;
+    for (const o of outs) {
+      total += o.loss;
+      const og = o.grad!;
+      for (let i = 0; i < grad.length; i++) grad[i] += og[i];
+    }
+    return { loss: total, grad, outs };
   }
 
   return {
-    async trainStep(x, labels, stepOpts = {}) {
-      if (broken) throw new Error(`trainer unusable after an earlier worker failure: ${broken.message}`);
-      const batch = labels.length;
-      if (batch === 0 || x.length !== batch * h * wd * ch) {
-        throw new Error(`trainStep: x has ${x.length} values, expected ${batch}×${h}×${wd}×${ch}`);
-      }
-      if (labels.some((l) => l < 0 || l >= arch.classes)) {
-        throw new Error(`trainStep: labels must be in [0, ${arch.classes})`);
-      }
-      if (stepOpts.soft && stepOpts.soft.teacherLogits.length !== batch * arch.classes) {
-        throw new Error(`trainStep: teacherLogits must have batch×${arch.classes} values`);
-      }
+    graph,
+    async trainStep(x, targets, stepOpts = {}) {
+      const { loss: total, grad: g, outs } = await lossAndGradient(x, targets, step + 1, stepOpts.teacher);
       step++;
-      let dropMask: Float32Array | undefined;
-      if (arch.dropout > 0) {
-        const rnd = seededRandom(opts.seed * 1000003 + step);
-        dropMask = new Float32Array(batch * feat);
-        for (let i = 0; i < dropMask.length; i++) {
-          dropMask[i] = rnd() < arch.dropout ? 0 : 1 / (1 - arch.dropout);
-        }
-      }
-      const soft = stepOpts.soft;
-      const shards = Math.min(Math.max(workers.length, 1), batch);
-      const inputs: ShardInput[] = [];
-      const img = h * wd * ch, k = arch.classes;
-      for (let s = 0; s < shards; s++) {
-        const a = Math.floor(batch * s / shards), b = Math.floor(batch * (s + 1) / shards);
-        inputs.push({
-          x: x.slice(a * img, b * img),
-          n: b - a,
-          labels: labels.slice(a, b),
-          batchTotal: batch,
-          dropMask: dropMask?.slice(a * feat, b * feat),
-          soft: soft && { ...soft, teacherLogits: soft.teacherLogits.slice(a * k, b * k) },
-        });
-      }
-      const outs = await runShards(inputs).catch((err) => {
-        // A failed worker leaves the others waiting on a BN sync: stop them all.
-        broken = err;
-        for (const wk of workers) wk.terminate();
-        throw err;
-      });
-      let loss = 0, correct = 0;
-      const g = new Float64Array(total);
-      for (const o of outs) {
-        loss += o.loss;
-        correct += o.correct;
-        for (let i = 0; i < total; i++) g[i] += o.grad[i];
-      }
       const lr = stepOpts.learningRate ?? opts.learningRate,
         c1 = 1 - Math.pow(BETA1, step),
         c2 = 1 - Math.pow(BETA2, step);
-      for (let i = 0; i < total; i++) {
+      for (let i = 0; i < w.length; i++) {
         m[i] = BETA1 * m[i] + (1 - BETA1) * g[i];
         v[i] = BETA2 * v[i] + (1 - BETA2) * g[i] * g[i];
         w[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + ADAM_EPS);
       }
       applyMasks();
-      for (let bi = 0; bi < nb; bi++) {
-        const bm = outs[0].bnMean[bi], bv = outs[0].bnVar[bi];
-        for (let c = 0; c < bm.length; c++) {
-          movMean[bi][c] -= (movMean[bi][c] - bm[c]) * (1 - MOMENTUM);
-          movVar[bi][c] -= (movVar[bi][c] - bv[c]) * (1 - MOMENTUM);
-        }
-      }
-      return { loss, correct };
+      updateMovingStatistics(graph, state, outs[0].state, false);
+      return { loss: total, out: concat(outs.map((o) => o.out)) };
     },
-
+    async gradient(x, targets, gradOpts = {}) {
+      const { loss, grad } = await lossAndGradient(x, targets, step + 1, gradOpts.teacher);
+      return { loss, grad };
+    },
+    async predict(x, { chunk = 64 } = {}) {
+      const n = x.length / inSize, step = chunk * Math.max(pool.size, 1), parts: Float32Array[] = [];
+      for (let a = 0; a < n; a += step) {
+        const outs = await run("infer", x.subarray(a * inSize, Math.min(n, a + step) * inSize));
+        parts.push(...outs.map((o) => o.out));
+      }
+      return concat(parts);
+    },
+    async recalibrate(x) {
+      const outs = await run("stats", x);
+      updateMovingStatistics(graph, state, outs[0].state, true);
+    },
     exportTo(model) {
-      const get = (name: string) => {
-        const s = slots.find((p) => p.name === name)!;
-        return tf.tensor(w.slice(s.offset, s.offset + s.size), s.shape);
-      };
-      const set = (layer: string, ts: tf.Tensor[]) => {
-        model.getLayer(layer).setWeights(ts);
-        tf.dispose(ts);
-      };
-      for (let i = 1; i <= nb; i++) {
-        set(`conv${i}`, [get(`conv${i}/kernel`), get(`conv${i}/bias`)]);
-        set(`bn${i}`, [
-          get(`bn${i}/gamma`),
-          get(`bn${i}/beta`),
-          tf.tensor(movMean[i - 1]),
-          tf.tensor(movVar[i - 1]),
-        ]);
+      for (const node of graph.nodes) {
+        const values = node.weights.map((s) =>
+          tf.tensor((s.trainable ? w : state).slice(s.offset, s.offset + s.size), s.shape)
+        );
+        model.getLayer(node.name).setWeights(values);
+        tf.dispose(values);
       }
-      set("fc", [get("fc/kernel"), get("fc/bias")]);
+    },
+    dispose() {
+      pool.close();
       return Promise.resolve();
     },
+  };
+}
 
-    dispose() {
-      for (const wk of workers) wk.terminate();
-      return Promise.resolve();
+/** Moving statistics ← momentum blend of the batch's (tfjs-layers' rule), or the batch's own when `replace`. */
+function updateMovingStatistics(
+  g: GraphSpec,
+  state: Float32Array,
+  measured: Record<string, Float32Array[]>,
+  replace: boolean,
+) {
+  for (const node of g.nodes) {
+    const stats = measured[node.name];
+    if (!stats) continue;
+    const momentum = Number(node.config.momentum ?? 0.99);
+    const slots = node.weights.filter((s) => !s.trainable).slice(-2); // moving_mean, moving_variance
+    slots.forEach((slot, k) => {
+      for (let c = 0; c < slot.size; c++) {
+        const old = state[slot.offset + c];
+        state[slot.offset + c] = replace ? stats[k][c] : old - (old - stats[k][c]) * (1 - momentum);
+      }
+    });
+  }
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+interface WorkerPool {
+  size: number;
+  run(inputs: ShardInput[], trainable: Float32Array, state: Float32Array): Promise<ShardOutput[]>;
+  close(): void;
+}
+
+/** Start `count` workers (default: 2 on a machine with ≥ 2 cores); 1 means none (in-thread). */
+async function startWorkers(graph: GraphSpec, count?: number): Promise<WorkerPool> {
+  const n = Math.max(1, count ?? ((navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1));
+  const workers = n > 1
+    ? Array.from(
+      { length: n },
+      () => new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" }),
+    )
+    : [];
+  let broken: Error | undefined;
+  const close = () => workers.forEach((wk) => wk.terminate());
+  await Promise.all(workers.map((wk) =>
+    new Promise<void>((resolve, reject) => {
+      wk.onmessage = (e) =>
+        e.data.type === "ready" ? resolve() : reject(new Error(`engine worker: ${e.data.message}`));
+      wk.onerror = (e) => reject(new Error(`engine worker: ${e.message}`));
+      wk.postMessage({ type: "init", graph });
+    })
+  )).catch((err) => {
+    close();
+    throw err;
+  });
+  return {
+    size: workers.length,
+    close,
+    async run(inputs, trainable, state) {
+      if (broken) throw new Error(`trainer unusable after an earlier worker failure: ${broken.message}`);
+      const active = workers.slice(0, inputs.length), partial = new Map<string, Float64Array[]>();
+      try {
+        return await Promise.all(active.map((wk, wi) =>
+          new Promise<ShardOutput>((resolve, reject) => {
+            wk.onmessage = (e: MessageEvent) => {
+              const msg = e.data;
+              if (msg.type === "sync") {
+                // Sum the shards' partial sums in worker order, then broadcast.
+                const got = partial.get(msg.key) ?? new Array(active.length);
+                got[wi] = msg.v;
+                partial.set(msg.key, got);
+                if (got.filter((p) => p).length === active.length) {
+                  partial.delete(msg.key);
+                  const sum = new Float64Array(got[0].length);
+                  for (const p of got) for (let i = 0; i < sum.length; i++) sum[i] += p[i];
+                  for (const a of active) a.postMessage({ type: "synced", key: msg.key, v: sum });
+                }
+              } else if (msg.type === "done") resolve(msg.out);
+              else reject(new Error(`engine worker: ${msg.message}`));
+            };
+            wk.onerror = (e) => reject(new Error(`engine worker: ${e.message}`));
+            wk.postMessage({ type: "run", trainable, state, input: inputs[wi] });
+          })
+        ));
+      } catch (err) {
+        // A failed worker leaves the others waiting on a sync: stop them all.
+        broken = err as Error;
+        close();
+        throw err;
+      }
     },
   };
 }

@@ -180,7 +180,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       const model = buildClassifier(spec, [data.size, data.size, 3], ctx.seed);
       const name = `${student}_${teacherOpt ? "kd" : "alone"}`;
       const technique = teacherOpt ? "distillation" : "baseline";
-      const fit = await fitClassifier(ctx, name, model, spec, data, {
+      const fit = await fitClassifier(ctx, name, model, data, {
         ...base,
         teacher: teacherOpt,
         orderKey: student,
@@ -212,10 +212,9 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
       const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
       const before = recalibrate(model, data, p, positive);
-      const fit = await tune(ctx, name, model, spec, data, {
+      const fit = await tune(ctx, name, model, data, {
         ...finetune,
         teacher: teacherOpt,
-        initialWeights: model,
       });
       await keep({
         name,
@@ -240,10 +239,9 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const model = await loadModel(teacherDir);
     const masks = pruneMagnitude(model, sparsity);
     const before = recalibrate(model, data, p, positive);
-    const fit = await tune(ctx, name, model, teacherSpec, data, {
+    const fit = await tune(ctx, name, model, data, {
       ...finetune,
       epochs: sparseEpochs,
-      initialWeights: model,
       masks,
     });
     await keep({
@@ -289,11 +287,10 @@ async function tune(
   ctx: StageContext<CompressParams>,
   name: string,
   model: tf.LayersModel,
-  spec: ClassifierSpec,
   data: Dataset,
   opts: FitOptions,
 ): Promise<FitResult> {
-  if (opts.epochs > 0) return await fitClassifier(ctx, name, model, spec, data, opts);
+  if (opts.epochs > 0) return await fitClassifier(ctx, name, model, data, opts);
   const { metrics, predicted } = testResult(model, data, opts.batch, opts.positive);
   return {
     history: [],

@@ -59,7 +59,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
       [data.size, data.size, 3],
       ctx.seed,
     );
-    const fit = await fitClassifier(ctx, name, model, spec, data, fitOptions(p, p.epochs, positive));
+    const fit = await fitClassifier(ctx, name, model, data, fitOptions(p, p.epochs, positive));
     const checkpoint = join(name, "model");
     const bytes = await saveModel(model, join(ctx.outDir, checkpoint));
     const counts = account(model);

@@ -8,7 +8,7 @@ import type { ClassifierMetrics, EpochRecord, StageContext } from "../core/types
 import { type Dataset, type DatasetSplit, toFloatBatch } from "../data/dataset.ts";
 import { createTrainer } from "../engine/mod.ts";
 import { recalibrateBatchNorm } from "../models/bn_recalibrate.ts";
-import type { ClassifierSpec } from "../models/classifier.ts";
+import { classification } from "../tasks/mod.ts";
 import { classifierMetrics } from "./metrics.ts";
 
 export interface FitOptions {
@@ -34,8 +34,6 @@ export interface FitOptions {
     /** The teacher's `teacherLogits` on this data, when already computed (e.g. for several students). */
     logits?: Float32Array;
   };
-  /** Start from these weights (e.g. a pruned model) instead of the seeded init. @default undefined */
-  initialWeights?: tf.LayersModel;
   /** 0/1 kernel masks by layer name, kept applied after every step (see `TrainerOptions.masks`). */
   masks?: Record<string, Float32Array>;
   /** Key of the shuffling stream, so two runs can see the same batches. @default name */
@@ -84,35 +82,35 @@ export function fitOptions(p: TrainingParams, epochs: number, positive: number):
   };
 }
 
-/** Train `model` (built from `spec`) in place; on return it holds the best epoch's weights. */
+/** Train `model` in place from its current weights; on return it holds the best epoch's weights. */
 export async function fitClassifier(
   ctx: StageContext<unknown>,
   name: string,
   model: tf.LayersModel,
-  spec: ClassifierSpec,
   data: Dataset,
   opts: FitOptions,
 ): Promise<FitResult> {
   const started = performance.now();
-  const inputShape: [number, number, number] = [data.size, data.size, 3];
   const trainer = await createTrainer({
-    model: { ...spec, classes: data.classes.length },
-    inputShape,
+    model,
+    loss: "softmax_cross_entropy",
+    lossOptions: opts.teacher ? { temperature: opts.teacher.temperature, alpha: opts.teacher.alpha } : {},
     seed: ctx.seed,
     learningRate: opts.learningRate,
     workers: opts.workers,
-    initialWeights: opts.initialWeights,
     masks: opts.masks,
   });
   const random = seededRandom(ctx.seed ^ hashString(opts.orderKey ?? name));
-  const soft = opts.teacher &&
-    { ...opts.teacher, logits: opts.teacher.logits ?? teacherLogits(opts.teacher.model, data, opts.batch) };
+  const soft = opts.teacher && (opts.teacher.logits ?? teacherLogits(opts.teacher.model, data, opts.batch));
   const stepsPerEpoch = batchesPerEpoch(data.splits.train.count, opts.batch);
   const totalSteps = opts.epochs * stepsPerEpoch;
   const learningRateAt = (step: number) =>
     (opts.schedule ?? "cosine") === "cosine"
       ? opts.learningRate * 0.5 * (1 + Math.cos(Math.PI * step / totalSteps))
       : opts.learningRate;
+  const recalibration = opts.bnRecalibrationImages
+    ? recalibrationImages(data, opts.bnRecalibrationImages)
+    : undefined;
   const history: EpochRecord[] = [];
   let best = { loss: Infinity, epoch: 0, weights: [] as tf.Tensor[] };
   let stoppedEarly = false;
@@ -129,9 +127,11 @@ export async function fitClassifier(
         (b) => learningRateAt((epoch - 1) * stepsPerEpoch + b),
         soft,
       );
-      await trainer.exportTo(model);
-      if (opts.bnRecalibrationImages) recalibrateOn(model, data, opts.bnRecalibrationImages, opts.batch);
-      const val = evaluate(model, data.splits.val, data.size, opts.batch);
+      if (recalibration) await trainer.recalibrate(recalibration);
+      const val = scoreLogits(
+        await trainer.predict(splitImages(data.splits.val, data.size)),
+        data.splits.val.labels,
+      );
       history.push({
         epoch,
         train_loss: train.loss,
@@ -146,6 +146,7 @@ export async function fitClassifier(
         } val_acc ${val.acc.toFixed(4)}`,
       );
       if (val.loss < best.loss) {
+        trainer.exportTo(model);
         best.weights.forEach((w) => w.dispose());
         best = { loss: val.loss, epoch, weights: model.getWeights().map((w) => w.clone()) };
       } else if (epoch - best.epoch >= opts.patience) {
@@ -170,6 +171,23 @@ export async function fitClassifier(
   };
 }
 
+/** A whole split as one NHWC float batch. */
+function splitImages(split: DatasetSplit, size: number): Float32Array {
+  return toFloatBatch(split.images, Array.from({ length: split.count }, (_, i) => i), size);
+}
+
+/** The first `images` training images (the recalibration set; the same every epoch). */
+function recalibrationImages(data: Dataset, images: number): Float32Array {
+  const n = Math.min(images, data.splits.train.count);
+  return toFloatBatch(data.splits.train.images, Array.from({ length: n }, (_, i) => i), data.size);
+}
+
+/** Mean cross-entropy and accuracy of logits (n × classes) against labels, as the classification task scores them. */
+function scoreLogits(logits: Float32Array, labels: Int32Array): { loss: number; acc: number } {
+  const { loss, metrics } = classification().score(logits, labels, labels.length);
+  return { loss, acc: metrics.accuracy };
+}
+
 type Trainer = Awaited<ReturnType<typeof createTrainer>>;
 
 async function trainEpoch(
@@ -180,7 +198,7 @@ async function trainEpoch(
   random: () => number,
   label: string,
   learningRate: (batchIndex: number) => number,
-  teacher?: { logits: Float32Array; temperature: number; alpha: number },
+  teacher?: Float32Array,
 ): Promise<{ loss: number; acc: number }> {
   const split = data.splits.train;
   const order = shuffled(Array.from({ length: split.count }, (_, i) => i), random);
@@ -195,17 +213,14 @@ async function trainEpoch(
     const x = toFloatBatch(split.images, indices, data.size);
     const y = Int32Array.from(indices, (i) => split.labels[i]);
     const k = data.classes.length;
-    const soft = teacher && {
-      teacherLogits: Float32Array.from(
+    const soft = teacher &&
+      Float32Array.from(
         { length: indices.length * k },
-        (_, i) => teacher.logits[indices[Math.floor(i / k)] * k + i % k],
-      ),
-      temperature: teacher.temperature,
-      alpha: teacher.alpha,
-    };
-    const step = await trainer.trainStep(x, y, { soft, learningRate: learningRate(b) });
+        (_, i) => teacher[indices[Math.floor(i / k)] * k + i % k],
+      );
+    const step = await trainer.trainStep(x, y, { teacher: soft, learningRate: learningRate(b) });
     lossSum += step.loss * indices.length;
-    correct += step.correct;
+    correct += Math.round(scoreLogits(step.out, y).acc * indices.length);
     seen += indices.length;
     bar.tick(1, {
       loss: (lossSum / seen).toFixed(4),

@@ -1,0 +1,98 @@
+/**
+ * The reference project's U-Nets (seed 000): encoder levels of two 3×3 convs + ReLU and a 2×2
+ * max-pool, a bottleneck, decoder levels of a 2×2 stride-2 transposed conv (with bias), the skip
+ * concatenated, two 3×3 convs; a 1×1 conv to one sigmoid output. No batch norm. `conv: "separable"`
+ * makes every 3×3 conv depthwise-separable (depthwise 3×3 + pointwise with bias).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export interface UNetSpec {
+  /** Filters per level, the last one the bottleneck (e.g. 32-64-128-256: three levels down). */
+  filters: number[];
+  conv: "standard" | "separable";
+  /** Up-sampling: a transposed conv, or bilinear up-sampling + a 1×1 conv. @default "transpose" */
+  up?: "transpose" | "bilinear";
+  /** Output channels (1: binary mask with sigmoid). @default 1 */
+  classes?: number;
+}
+
+/** The reference's two U-Nets, keyed by the names used in the pipeline file. */
+export const UNETS: Record<string, UNetSpec> = {
+  unet_standard: { filters: [32, 64, 128, 256], conv: "standard" },
+  unet_depthwise: { filters: [32, 64, 128, 256], conv: "separable" },
+};
+
+/**
+ * Build a U-Net with deterministic initial weights for `seed`.
+ *
+ * @example
+ * ```ts
+ * import { buildUNet, UNETS } from "./unet.ts";
+ * const m = buildUNet(UNETS.unet_depthwise, [128, 128, 3], 42);
+ * if (m.countParams() !== 380_764) throw new Error(`${m.countParams()} params`);
+ * m.dispose();
+ * ```
+ */
+export function buildUNet(
+  spec: UNetSpec,
+  inputShape: [number, number, number],
+  seed: number,
+): tf.LayersModel {
+  let layerSeed = seed;
+  const init = () => tf.initializers.heNormal({ seed: layerSeed++ });
+  const conv = (x: tf.SymbolicTensor, filters: number, name: string) =>
+    (spec.conv === "separable"
+      ? tf.layers.separableConv2d({
+        name,
+        filters,
+        kernelSize: 3,
+        padding: "same",
+        activation: "relu",
+        depthwiseInitializer: init(),
+        pointwiseInitializer: init(),
+      })
+      : tf.layers.conv2d({
+        name,
+        filters,
+        kernelSize: 3,
+        padding: "same",
+        activation: "relu",
+        kernelInitializer: init(),
+      }))
+      .apply(x) as tf.SymbolicTensor;
+  const input = tf.input({ shape: inputShape, name: "image" });
+  const skips: tf.SymbolicTensor[] = [];
+  let x = input;
+  const levels = spec.filters.length - 1;
+  for (let i = 0; i < levels; i++) {
+    x = conv(conv(x, spec.filters[i], `down${i + 1}_a`), spec.filters[i], `down${i + 1}_b`);
+    skips.push(x);
+    x = tf.layers.maxPooling2d({ name: `pool${i + 1}`, poolSize: 2 }).apply(x) as tf.SymbolicTensor;
+  }
+  x = conv(conv(x, spec.filters[levels], "bottleneck_a"), spec.filters[levels], "bottleneck_b");
+  for (let i = levels - 1; i >= 0; i--) {
+    const f = spec.filters[i];
+    x = (spec.up ?? "transpose") === "transpose"
+      ? tf.layers.conv2dTranspose({
+        name: `up${i + 1}`,
+        filters: f,
+        kernelSize: 2,
+        strides: 2,
+        padding: "same",
+        kernelInitializer: init(),
+      }).apply(x) as tf.SymbolicTensor
+      : tf.layers.conv2d({ name: `up${i + 1}`, filters: f, kernelSize: 1, kernelInitializer: init() }).apply(
+        tf.layers.upSampling2d({ name: `resize${i + 1}`, size: [2, 2], interpolation: "bilinear" }).apply(x),
+      ) as tf.SymbolicTensor;
+    x = tf.layers.concatenate({ name: `skip${i + 1}` }).apply([x, skips[i]]) as tf.SymbolicTensor;
+    x = conv(conv(x, f, `dec${i + 1}_a`), f, `dec${i + 1}_b`);
+  }
+  const output = tf.layers.conv2d({
+    name: "mask",
+    filters: spec.classes ?? 1,
+    kernelSize: 1,
+    activation: "sigmoid",
+    kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed++ }),
+  }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ name: "unet", inputs: input, outputs: output });
+}
