@@ -128,7 +128,7 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
       const stats = () =>
         saved.getLayer("bn3").getWeights().slice(2).flatMap((w) => Array.from(w.dataSync()));
       const kept = stats();
-      recalibrateOn(saved, data, 512, 8);
+      await recalibrateOn(saved, data, 512);
       const drift = Math.max(...stats().map((x, i) => Math.abs(x - kept[i])));
       assert(drift < 1e-5, `${v}: BN statistics drift ${drift} after a second recalibration`);
       saved.dispose();
@@ -202,7 +202,7 @@ Deno.test("fit: with bnRecalibrationImages the kept weights carry population BN 
         bnRecalibrationImages: images,
       });
       const kept = stats(model);
-      recalibrateOn(model, data, 1000, 8);
+      await recalibrateOn(model, data, 1000);
       const drift = Math.max(...kept.flatMap((w, i) => w.map((v, j) => Math.abs(v - stats(model)[i][j]))));
       console.log(
         `bnRecalibrationImages ${images}: BN statistics differ from the population's by ${

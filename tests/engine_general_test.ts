@@ -327,3 +327,27 @@ Deno.test("predict and recalibrate: inference outputs match tfjs, and recalibrat
   assert(inferDiff < 1e-5 && recalDiff < 1e-4);
   model.dispose();
 });
+
+Deno.test("recalibration in the engine gives the statistics of recalibrateBatchNorm (tfjs, layer by layer)", async () => {
+  const { recalibrateBatchNorm } = await import("../pipeline/models/bn_recalibrate.ts");
+  const a = buildClassifier({ channels: [4, 8, 8], dropout: 0 }, [12, 12, 3], 6);
+  const b = buildClassifier({ channels: [4, 8, 8], dropout: 0 }, [12, 12, 3], 6);
+  const x = randomData(9, [12, 12, 3], 3);
+  recalibrateBatchNorm(a, [
+    tf.tensor4d(x.slice(0, 5 * 432), [5, 12, 12, 3]),
+    tf.tensor4d(x.slice(5 * 432), [4, 12, 12, 3]),
+  ]);
+  const t = await createTrainer({ model: b, seed: 0, learningRate: 0, workers: 2 });
+  await t.recalibrate(x);
+  t.exportTo(b);
+  await t.dispose();
+  let worst = 0;
+  for (const name of ["bn1", "bn2", "bn3"]) {
+    const [wa, wb] = [a, b].map((m) => m.getLayer(name).getWeights().slice(2).map((w) => w.dataSync()));
+    wa.forEach((v, k) =>
+      v.forEach((e, i) => worst = Math.max(worst, Math.abs(e - wb[k][i]) / Math.max(1, Math.abs(e))))
+    );
+  }
+  console.log(`engine vs tfjs recalibration: moving statistics max rel |Δ| ${worst.toExponential(1)}`);
+  assert(worst < 1e-5);
+});

@@ -54,8 +54,8 @@ Deno.test("train: history, best checkpoint and test metrics, reproducible with t
     );
     // The saved checkpoint is the best epoch's model: it gives that epoch's val loss and the test metrics.
     const model = await loadModel(join(first.ctx.outDir, small.checkpoint));
-    const val = evaluate(model, data.splits.val, data.size, 8);
-    const test = evaluate(model, data.splits.test, data.size, 8);
+    const val = await evaluate(model, data.splits.val, data.size);
+    const test = await evaluate(model, data.splits.test, data.size);
     console.log(`best epoch val_loss ${bestVal}, reloaded checkpoint ${val.loss}`);
     assert(Math.abs(val.loss - bestVal) < 1e-6);
     assertEquals(classifierMetrics(data.splits.test.labels, test.predicted, data.classes, 0), small.test);

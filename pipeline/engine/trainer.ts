@@ -17,8 +17,8 @@ import { buildNative, loadNative } from "./native/mod.ts";
 export interface TrainerOptions {
   /** The model to train; its current weights are the starting point (e.g. a seeded init or a pruned model). */
   model: tf.LayersModel;
-  /** The loss (the task chooses it) and its options (e.g. temperature, alpha for distillation). */
-  loss: LossName;
+  /** The loss (the task chooses it) and its options (e.g. temperature, alpha for distillation); only training needs it. */
+  loss?: LossName;
   lossOptions?: Record<string, number>;
   /** Seeds the dropout masks. */
   seed: number;
@@ -101,7 +101,7 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
   const m = new Float64Array(w.length), v = new Float64Array(w.length);
   const inSize = sizeOf(graph.inputShape), outSize = sizeOf(graph.nodes[graph.output].outShape);
   const dropouts = graph.nodes.filter((nd) => nd.className === "Dropout");
-  const loss = { name: opts.loss, options: opts.lossOptions ?? {} };
+  const loss = opts.loss && { name: opts.loss, options: opts.lossOptions ?? {} };
   let step = 0;
 
   /** Split n samples over the workers and run them; shard outputs in shard order. */
@@ -132,6 +132,9 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
     atStep: number,
     teacher?: Float32Array,
   ) {
+    if (!loss) {
+      throw new Error("createTrainer: no `loss` given, so this trainer can only predict and recalibrate");
+    }
     const n = x.length / inSize;
     const perTarget = targets instanceof Int32Array ? 1 : outSize;
     if (targets.length !== n * perTarget) {

@@ -108,7 +108,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     );
   });
   const teacherSpec: ClassifierSpec = { ...CLASSIFIERS[p.teacher], classes: data.classes.length };
-  const { metrics: teacherTest, predicted: teacherPredicted } = testResult(teacher, data, p.batch, positive);
+  const { metrics: teacherTest, predicted: teacherPredicted } = await testResult(teacher, data, positive);
   ctx.log.info(`teacher ${p.teacher}: test accuracy ${pct(teacherTest.accuracy)}`);
   const base = fitOptions(p, p.distill_epochs, positive);
   // The teacher's logits on the training images, computed once for every distilled run.
@@ -116,7 +116,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     model: teacher,
     temperature: p.temperature,
     alpha: p.alpha,
-    logits: teacherLogits(teacher, data, p.batch),
+    logits: await teacherLogits(teacher, data),
   };
   const finetune = {
     ...base,
@@ -211,7 +211,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
       const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
       const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
-      const before = recalibrate(model, data, p, positive);
+      const before = await recalibrate(model, data, p, positive);
       const fit = await tune(ctx, name, model, data, {
         ...finetune,
         teacher: teacherOpt,
@@ -238,7 +238,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
     const model = await loadModel(teacherDir);
     const masks = pruneMagnitude(model, sparsity);
-    const before = recalibrate(model, data, p, positive);
+    const before = await recalibrate(model, data, p, positive);
     const fit = await tune(ctx, name, model, data, {
       ...finetune,
       epochs: sparseEpochs,
@@ -291,7 +291,7 @@ async function tune(
   opts: FitOptions,
 ): Promise<FitResult> {
   if (opts.epochs > 0) return await fitClassifier(ctx, name, model, data, opts);
-  const { metrics, predicted } = testResult(model, data, opts.batch, opts.positive);
+  const { metrics, predicted } = await testResult(model, data, opts.positive);
   return {
     history: [],
     bestEpoch: 0,
@@ -306,21 +306,21 @@ async function tune(
  * Test accuracy straight after the cut, then (unless turned off) after re-estimating the BN
  * statistics on training images: the point fine-tuning starts from.
  */
-function recalibrate(model: tf.LayersModel, data: Dataset, p: CompressParams, positive: number) {
-  const pruned = testResult(model, data, p.batch, positive).metrics.accuracy;
+async function recalibrate(model: tf.LayersModel, data: Dataset, p: CompressParams, positive: number) {
+  const pruned = (await testResult(model, data, positive)).metrics.accuracy;
   const n = Math.min(p.bn_recalibration_images, data.splits.train.count);
   if (n === 0) return { accuracy_pruned: pruned };
-  recalibrateOn(model, data, n, p.batch);
+  await recalibrateOn(model, data, n);
   return {
     accuracy_pruned: pruned,
-    accuracy_recalibrated: testResult(model, data, p.batch, positive).metrics.accuracy,
+    accuracy_recalibrated: (await testResult(model, data, positive)).metrics.accuracy,
     bn_recalibration_images: n,
   };
 }
 
 /** Test metrics of `model`, and its predicted class per test image. */
-function testResult(model: tf.LayersModel, data: Dataset, batch: number, positive: number) {
-  const { predicted } = evaluate(model, data.splits.test, data.size, batch);
+async function testResult(model: tf.LayersModel, data: Dataset, positive: number) {
+  const { predicted } = await evaluate(model, data.splits.test, data.size);
   return {
     metrics: classifierMetrics(data.splits.test.labels, predicted, data.classes, positive),
     predicted,

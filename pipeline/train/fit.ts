@@ -7,8 +7,7 @@ import { hashString, seededRandom, shuffled } from "../core/random.ts";
 import type { ClassifierMetrics, EpochRecord, StageContext } from "../core/types.ts";
 import { type Dataset, type DatasetSplit, toFloatBatch } from "../data/dataset.ts";
 import { createTrainer } from "../engine/mod.ts";
-import { recalibrateBatchNorm } from "../models/bn_recalibrate.ts";
-import { classification } from "../tasks/mod.ts";
+import { argmaxRows, classification } from "../tasks/mod.ts";
 import { classifierMetrics } from "./metrics.ts";
 
 export interface FitOptions {
@@ -101,7 +100,7 @@ export async function fitClassifier(
     masks: opts.masks,
   });
   const random = seededRandom(ctx.seed ^ hashString(opts.orderKey ?? name));
-  const soft = opts.teacher && (opts.teacher.logits ?? teacherLogits(opts.teacher.model, data, opts.batch));
+  const soft = opts.teacher && (opts.teacher.logits ?? await teacherLogits(opts.teacher.model, data));
   const stepsPerEpoch = batchesPerEpoch(data.splits.train.count, opts.batch);
   const totalSteps = opts.epochs * stepsPerEpoch;
   const learningRateAt = (step: number) =>
@@ -160,7 +159,7 @@ export async function fitClassifier(
   }
   model.setWeights(best.weights);
   best.weights.forEach((w) => w.dispose());
-  const test = evaluate(model, data.splits.test, data.size, opts.batch);
+  const test = await evaluate(model, data.splits.test, data.size);
   return {
     history,
     bestEpoch: best.epoch,
@@ -237,57 +236,42 @@ function batchesPerEpoch(images: number, batch: number): number {
   return Math.floor(images / batch) + (images % batch > 1 ? 1 : 0);
 }
 
-/** The teacher's logits for every training image (inference mode: moving BN statistics, no dropout). */
-export function teacherLogits(teacher: tf.LayersModel, data: Dataset, batch: number): Float32Array {
-  const split = data.splits.train, k = data.classes.length;
-  const out = new Float32Array(split.count * k);
-  for (let start = 0; start < split.count; start += batch) {
-    const indices = Array.from({ length: Math.min(batch, split.count - start) }, (_, i) => start + i);
-    const x = toFloatBatch(split.images, indices, data.size);
-    out.set(
-      tf.tidy(() =>
-        (teacher.predict(tf.tensor4d(x, [indices.length, data.size, data.size, 3])) as tf.Tensor).dataSync()
-      ),
-      start * k,
-    );
+/** Outputs of `model` on NHWC `x` in inference mode (moving BN statistics, no dropout), in the engine's workers. */
+export async function predictOutputs(model: tf.LayersModel, x: Float32Array): Promise<Float32Array> {
+  const runner = await createTrainer({ model, seed: 0, learningRate: 0 });
+  try {
+    return await runner.predict(x);
+  } finally {
+    await runner.dispose();
   }
-  return out;
 }
 
-/** Re-estimate `model`'s BN statistics on the first `images` training images (see bn_recalibrate.ts). */
-export function recalibrateOn(model: tf.LayersModel, data: Dataset, images: number, batch: number): void {
-  const n = Math.min(images, data.splits.train.count);
-  const batches: tf.Tensor4D[] = [];
-  for (let start = 0; start < n; start += batch) {
-    const indices = Array.from({ length: Math.min(batch, n - start) }, (_, i) => start + i);
-    const x = toFloatBatch(data.splits.train.images, indices, data.size);
-    batches.push(tf.tensor4d(x, [indices.length, data.size, data.size, 3]));
+/** The teacher's logits for every training image (inference mode: moving BN statistics, no dropout). */
+export function teacherLogits(teacher: tf.LayersModel, data: Dataset): Promise<Float32Array> {
+  return predictOutputs(teacher, splitImages(data.splits.train, data.size));
+}
+
+/**
+ * Re-estimate `model`'s BN statistics on the first `images` training images: every batch norm's
+ * moving mean and (biased) variance become those of its input over the images taken as one batch,
+ * in graph order, as `recalibrateBatchNorm` does layer by layer.
+ */
+export async function recalibrateOn(model: tf.LayersModel, data: Dataset, images: number): Promise<void> {
+  const runner = await createTrainer({ model, seed: 0, learningRate: 0 });
+  try {
+    await runner.recalibrate(recalibrationImages(data, images));
+    runner.exportTo(model);
+  } finally {
+    await runner.dispose();
   }
-  recalibrateBatchNorm(model, batches);
-  tf.dispose(batches);
 }
 
 /** Mean cross-entropy, accuracy and predicted labels of `model` on a split (inference mode). */
-export function evaluate(
+export async function evaluate(
   model: tf.LayersModel,
   split: DatasetSplit,
   size: number,
-  batch: number,
-): { loss: number; acc: number; predicted: Int32Array } {
-  const predicted = new Int32Array(split.count);
-  let lossSum = 0;
-  for (let start = 0; start < split.count; start += batch) {
-    const indices = Array.from({ length: Math.min(batch, split.count - start) }, (_, i) => start + i);
-    const labels = Int32Array.from(indices, (i) => split.labels[i]);
-    const [loss, argmax] = tf.tidy(() => {
-      const x = tf.tensor4d(toFloatBatch(split.images, indices, size), [indices.length, size, size, 3]);
-      const logits = model.predict(x) as tf.Tensor2D;
-      const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), logits.shape[1]);
-      return [tf.losses.softmaxCrossEntropy(onehot, logits).dataSync()[0], logits.argMax(1).dataSync()];
-    });
-    lossSum += loss * indices.length;
-    predicted.set(argmax as Int32Array, start);
-  }
-  const correct = predicted.reduce((n, p, i) => n + (p === split.labels[i] ? 1 : 0), 0);
-  return { loss: lossSum / split.count, acc: correct / split.count, predicted };
+): Promise<{ loss: number; acc: number; predicted: Int32Array }> {
+  const logits = await predictOutputs(model, splitImages(split, size));
+  return { ...scoreLogits(logits, split.labels), predicted: argmaxRows(logits, split.count) };
 }
