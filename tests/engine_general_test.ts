@@ -351,3 +351,38 @@ Deno.test("recalibration in the engine gives the statistics of recalibrateBatchN
   console.log(`engine vs tfjs recalibration: moving statistics max rel |Δ| ${worst.toExponential(1)}`);
   assert(worst < 1e-5);
 });
+
+Deno.test("a small depthwise U-Net learns a segmentation task (BCE + Dice) through the engine", async () => {
+  const { segmentation } = await import("../pipeline/tasks/mod.ts");
+  const size = 16, n = 8, task = segmentation();
+  // Images: noise with one bright square; the mask is the square.
+  const rnd = randomData(40, [4], 31);
+  const x = new Float32Array(n * size * size * 3), masks = new Float32Array(n * size * size);
+  for (let b = 0; b < n; b++) {
+    const y0 = Math.floor(rnd[b * 4] * 8),
+      x0 = Math.floor(rnd[b * 4 + 1] * 8),
+      s = 4 + Math.floor(rnd[b * 4 + 2] * 4);
+    for (let y = 0; y < size; y++) {
+      for (let xx = 0; xx < size; xx++) {
+        const inside = y >= y0 && y < y0 + s && xx >= x0 && xx < x0 + s ? 1 : 0;
+        masks[(b * size + y) * size + xx] = inside;
+        for (let c = 0; c < 3; c++) {
+          x[((b * size + y) * size + xx) * 3 + c] = 0.3 * rnd[(b + y + xx + c) % 40] + 0.6 * inside;
+        }
+      }
+    }
+  }
+  const model = buildUNet({ filters: [8, 16], conv: "separable" }, [size, size, 3], 2);
+  const t = await createTrainer({ model, loss: task.loss, seed: 1, learningRate: 1e-2, workers: 2 });
+  const before = task.score(await t.predict(x), masks, n);
+  for (let i = 0; i < 60; i++) await t.trainStep(x, masks);
+  const after = task.score(await t.predict(x), masks, n);
+  await t.dispose();
+  model.dispose();
+  console.log(
+    `U-Net on squares: Dice ${before.metrics.dice.toFixed(3)} → ${after.metrics.dice.toFixed(3)}, loss ${
+      before.loss.toFixed(3)
+    } → ${after.loss.toFixed(3)}`,
+  );
+  assert(after.metrics.dice > 0.9 && after.loss < before.loss / 2);
+});

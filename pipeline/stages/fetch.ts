@@ -172,6 +172,7 @@ export async function run(ctx: StageContext<FetchParams>, deps: FetchDeps = {}):
 
   const where = relative(ctx.root, root).startsWith("..") ? root : relative(ctx.root, root);
   const info: DatasetInfo = {
+    task: "classification",
     classes: p.classes,
     size: p.size,
     source: p.source,
