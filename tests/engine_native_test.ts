@@ -170,8 +170,18 @@ function geoms(): { label: string; g: ConvGeom }[] {
 
 Deno.test("native: variant info", () => {
   const info = nativeInfo();
-  console.log(`variant=${info.variant} flags=${info.flags.join(" ")}`);
+  console.log(
+    `variant=${info.variant} isa=${info.isa} avx512Available=${info.avx512Available} ` +
+      `flags=${info.flags.join(" ")}`,
+  );
   assert(info.variant === "avx2-fma" || info.variant === "portable");
+  const noAvx512 = Deno.env.get("EDGESLIM_NATIVE_NO_AVX512") === "1";
+  const want = info.variant === "portable"
+    ? "portable"
+    : info.avx512Available && !noAvx512
+    ? "avx512"
+    : "avx2";
+  assertEquals(info.isa, want);
 });
 
 Deno.test("native: conv2d forward (with and without bias) matches reference", () => {
@@ -367,4 +377,110 @@ self.onmessage = (e) => {
     worker.terminate();
     URL.revokeObjectURL(url);
   }
+});
+
+/** Runs `f` with the AVX-512 and with the AVX2 kernels; the ISA is restored afterwards. */
+function bothIsas<T>(f: () => T): { z: T; a: T } {
+  const before = K.info.isa;
+  try {
+    assertEquals(K.setIsa("avx512"), "avx512");
+    const z = f();
+    assertEquals(K.setIsa("avx2"), "avx2");
+    const a = f();
+    return { z, a };
+  } finally {
+    if (before !== "portable") K.setIsa(before);
+  }
+}
+
+/** Asserts bit equality; returns the number of floats compared. */
+function sameBits(label: string, z: Float32Array, a: Float32Array): number {
+  assertEquals(z.length, a.length, label);
+  const uz = new Uint32Array(z.buffer, z.byteOffset, z.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  for (let i = 0; i < uz.length; i++) {
+    if (uz[i] !== ua[i]) {
+      throw new Error(`${label}: avx512 and avx2 differ at ${i} (${z[i]} vs ${a[i]}) of ${z.length}`);
+    }
+  }
+  return z.length;
+}
+
+const ISA_EXTRA: Case[] = [
+  { n: 2, h: 13, w: 11, ci: 40, co: 72, k: [3, 3], s: 1 }, // several 32-wide panels, a 8-wide tail
+  { n: 1, h: 9, w: 9, ci: 3, co: 32, k: [3, 3], s: 1 }, // first-layer-like
+  { n: 2, h: 12, w: 12, ci: 64, co: 48, k: [3, 3], s: 2 }, // strided grad input through the GEMM
+  { n: 1, h: 17, w: 15, ci: 24, co: 100, k: [1, 1], s: 1 },
+  { n: 1, h: 10, w: 10, ci: 130, co: 20, k: [3, 3], s: 1 }, // K > 2·KC for the forward
+];
+
+Deno.test("native: AVX-512 and AVX2 kernels give bit-identical outputs", () => {
+  if (!K.info.avx512Available) {
+    const flags = (() => {
+      try {
+        return Deno.readTextFileSync("/proc/cpuinfo");
+      } catch {
+        return "";
+      }
+    })();
+    const cpuHas = /^flags\s*:.*\bavx512f\b/m.test(flags);
+    console.log(`AVX-512 path not available (variant=${K.info.variant}, cpu avx512f=${cpuHas}): skipped`);
+    if (Deno.env.get("CI") === "true" && cpuHas && K.info.variant === "avx2-fma") {
+      throw new Error("CPU reports avx512f but the AVX-512 kernel path is not available");
+    }
+    return;
+  }
+  const all = [...geoms()];
+  for (const c of ISA_EXTRA) {
+    for (const pad of ["same", "valid"] as const) {
+      const g = convGeom({ n: c.n, h: c.h, w: c.w, ci: c.ci, co: c.co, kh: c.k[0], kw: c.k[1] }, c.s, pad);
+      all.push({ label: `n${c.n} ${c.h}x${c.w}x${c.ci}->${c.co} k${c.k.join("x")} s${c.s} ${pad}`, g });
+    }
+  }
+  all.push({
+    label: "n3 24x24x5->13 k3x3 s1 same (1728 px)",
+    g: convGeom({ n: 3, h: 24, w: 24, ci: 5, co: 13, kh: 3, kw: 3 }, 1, "same"),
+  });
+  const counts = { conv2d: 0, conv2dGradInput: 0, conv2dGradFilter: 0, sgemm: 0 };
+  let seed = 900, gemmCases = 0;
+  for (const { label, g } of all) {
+    const x = rand(g.n * g.h * g.w * g.ci, seed++), w = rand(g.kh * g.kw * g.ci * g.co, seed++);
+    const bias = rand(g.co, seed++), dy = rand(g.n * g.oh * g.ow * g.co, seed++);
+    const { z, a } = bothIsas(() => {
+      const y = new Float32Array(g.n * g.oh * g.ow * g.co), y0 = new Float32Array(y.length);
+      const dx = new Float32Array(x.length), dw = new Float32Array(w.length);
+      K.conv2d(x, w, bias, y, g);
+      K.conv2d(x, w, null, y0, g);
+      K.conv2dGradInput(dy, w, dx, g);
+      K.conv2dGradFilter(x, dy, dw, g);
+      return { y, y0, dx, dw };
+    });
+    counts.conv2d += sameBits(`conv2d ${label}`, z.y, a.y) + sameBits(`conv2d nobias ${label}`, z.y0, a.y0);
+    counts.conv2dGradInput += sameBits(`conv2dGradInput ${label}`, z.dx, a.dx);
+    counts.conv2dGradFilter += sameBits(`conv2dGradFilter ${label}`, z.dw, a.dw);
+  }
+  for (
+    const [m, n, k] of [[1, 1, 1], [5, 13, 3], [37, 29, 300], [130, 17, 600], [7, 140, 65], [50, 70, 513]]
+  ) {
+    for (const ta of [false, true]) {
+      for (const tb of [false, true]) {
+        for (const acc of [false, true]) {
+          const lda = (ta ? m : k) + 2, ldb = (tb ? k : n) + 1, ldc = n + 3;
+          const a = rand((ta ? k : m) * lda, seed++), b = rand((tb ? n : k) * ldb, seed++);
+          const c0 = rand(m * ldc, seed++);
+          const r = bothIsas(() => {
+            const c = c0.slice();
+            K.sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, acc);
+            return c;
+          });
+          counts.sgemm += sameBits(`sgemm m${m} n${n} k${k} tA=${+ta} tB=${+tb} acc=${+acc}`, r.z, r.a);
+          gemmCases++;
+        }
+      }
+    }
+  }
+  for (const [name, count] of Object.entries(counts)) {
+    console.log(`isa bit-identity ${name.padEnd(17)}: ${count} outputs identical (avx512 vs avx2)`);
+  }
+  console.log(`isa bit-identity: ${all.length} conv geometries, ${gemmCases} sgemm cases`);
 });

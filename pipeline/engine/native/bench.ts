@@ -1,7 +1,10 @@
 /**
  * Single-thread GFLOP/s of the native conv kernels vs tfjs-wasm Conv2D forward.
  *
- *   npx deno run -A pipeline/engine/native/bench.ts [--runs N] [--no-tfjs]
+ *   npx deno run -A pipeline/engine/native/bench.ts [--runs N] [--no-tfjs] [--isa avx2|avx512|both]
+ *
+ * `--isa both` (the default on AVX-512 machines) measures the native kernels once per ISA; the outputs
+ * of the two are bit-identical, and the table also shows the AVX-512 / AVX2 speed-up.
  *
  * @module
  */
@@ -63,13 +66,26 @@ if (withTf) {
 }
 
 const K = loadNative();
+const isaArg = args.includes("--isa") ? args[args.indexOf("--isa") + 1] : "both";
+if (!["avx2", "avx512", "both"].includes(isaArg)) throw new Error(`--isa ${isaArg}: avx2, avx512 or both`);
+const isas: ("avx2" | "avx512")[] = K.info.variant === "portable"
+  ? []
+  : isaArg === "both"
+  ? (K.info.avx512Available ? ["avx2", "avx512"] : ["avx2"])
+  : [isaArg as "avx2" | "avx512"];
+const initialIsa = K.info.isa;
 console.log(
-  `native variant: ${K.info.variant}; median of ${runs} runs; 3x3 'same' stride 1; GFLOP/s, one thread`,
+  `native variant: ${K.info.variant}; isa ${isas.join(", ") || "portable"} (avx512 available: ` +
+    `${K.info.avx512Available}); median of ${runs} runs; 3x3 'same' stride 1; GFLOP/s, one thread`,
 );
-const cols = ["shape", "batch", "fwd", "gradIn", "gradW", "tfjs-wasm fwd", "fwd ms"];
-console.log(
-  cols[0].padEnd(20) + cols.slice(1).map((c) => c.padStart(c === "tfjs-wasm fwd" ? 14 : 8)).join(""),
+const tag = (k: string, isa: string) => isas.length > 1 ? `${k}:${isa === "avx512" ? "512" : "avx2"}` : k;
+const kernelCols = ["fwd", "gradIn", "gradW"].flatMap((k) =>
+  isas.length ? isas.map((isa) => tag(k, isa)) : [k]
 );
+const ratioCols = isas.length > 1 ? ["fwd x", "gIn x", "gW x"] : [];
+const cols = ["shape", "batch", ...kernelCols, ...ratioCols, "tfjs-wasm fwd", "fwd ms"];
+const width = (c: string) => c === "tfjs-wasm fwd" ? 14 : Math.max(8, c.length + 2);
+console.log(cols[0].padEnd(20) + cols.slice(1).map((c) => c.padStart(width(c))).join(""));
 for (const s of SHAPES) {
   const g: ConvGeom = convGeom({ n: s.n, h: s.hw, w: s.hw, ci: s.ci, co: s.co, kh: 3, kw: 3 }, 1, "same");
   const x = rand(g.n * g.h * g.w * g.ci), w = rand(9 * g.ci * g.co), b = rand(g.co);
@@ -77,9 +93,17 @@ for (const s of SHAPES) {
   const dx = new Float32Array(x.length), dw = new Float32Array(w.length);
   const flops = 2 * g.n * g.oh * g.ow * 9 * g.ci * g.co;
   const gf = (ms: number) => flops / ms / 1e6;
-  const fwd = median(() => K.conv2d(x, w, b, y, g), runs);
-  const gin = median(() => K.conv2dGradInput(dy, w, dx, g), runs);
-  const gw = median(() => K.conv2dGradFilter(x, dy, dw, g), runs);
+  const per: { fwd: number; gin: number; gw: number }[] = [];
+  for (const isa of isas.length ? isas : [undefined]) {
+    if (isa) K.setIsa(isa);
+    per.push({
+      fwd: median(() => K.conv2d(x, w, b, y, g), runs),
+      gin: median(() => K.conv2dGradInput(dy, w, dx, g), runs),
+      gw: median(() => K.conv2dGradFilter(x, dy, dw, g), runs),
+    });
+  }
+  if (initialIsa !== "portable") K.setIsa(initialIsa);
+  const fwd = per[per.length - 1].fwd;
   let tfj = NaN;
   if (withTf) {
     const tx = tf.tensor4d(x, [g.n, g.h, g.w, g.ci]), tw = tf.tensor4d(w, [3, 3, g.ci, g.co]);
@@ -96,7 +120,14 @@ for (const s of SHAPES) {
   }
   console.log(
     s.name.padEnd(20) + String(s.n).padStart(8) +
-      [gf(fwd), gf(gin), gf(gw)].map((v) => v.toFixed(1).padStart(8)).join("") +
+      (["fwd", "gin", "gw"] as const).flatMap((k) => per.map((r) => gf(r[k]))).map((v, i) =>
+        v.toFixed(1).padStart(width(kernelCols[i]))
+      ).join("") +
+      (per.length > 1
+        ? (["fwd", "gin", "gw"] as const).map((k, i) =>
+          (per[0][k] / per[1][k]).toFixed(2).padStart(width(ratioCols[i]))
+        ).join("")
+        : "") +
       (withTf ? gf(tfj).toFixed(1) : "-").padStart(14) + fwd.toFixed(1).padStart(8),
   );
 }

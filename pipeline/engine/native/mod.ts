@@ -31,11 +31,22 @@ export interface ConvGeom {
 /** Depthwise geometry: `ci` input channels, `ci*mult` output channels. */
 export type DepthwiseGeom = Omit<ConvGeom, "co"> & { mult: number };
 
+/** Instruction set the GEMM/conv kernels run with (results are bit-identical between "avx512" and "avx2"). */
+export type NativeIsa = "avx512" | "avx2" | "portable";
+
 /** Which build is loaded. */
 export interface NativeInfo {
   variant: "avx2-fma" | "portable";
   flags: string[];
   path: string;
+  /**
+   * Active ISA of the conv/GEMM kernels: "avx512" on CPUs with AVX-512F/BW/VL (unless
+   * `EDGESLIM_NATIVE_NO_AVX512=1` or `setIsa("avx2")`), else "avx2"; "portable" for the portable build.
+   * Process-wide (shared by every Worker of the process).
+   */
+  isa: NativeIsa;
+  /** Whether this CPU and build can run the AVX-512 path. */
+  avx512Available: boolean;
 }
 
 /** Typed, validated, synchronous wrappers around the C kernels. Outputs are overwritten. */
@@ -101,6 +112,11 @@ export interface NativeKernels {
     mdyx: Float32Array,
     dx: Float32Array,
   ): void;
+  /**
+   * Selects the ISA of the conv/GEMM kernels for the whole process (all Workers): "avx512" falls back to
+   * "avx2" where unsupported. Returns the active ISA (also in `info.isa`). Outputs do not depend on it.
+   */
+  setIsa(isa: "avx512" | "avx2"): NativeIsa;
   /** Max pooling with the window [ph, pw], strides and padding of `g` (kh/kw = window); arg = input index of the first max. */
   maxPool(x: Float32Array, g: PoolGeom, out: Float32Array, arg: Int32Array): void;
   /** dx (zeroed first) gets dy at the max positions. */
@@ -156,6 +172,9 @@ const SOURCES = [new URL("./kernels.c", import.meta.url), new URL("./pointwise.c
 const G = Array(13).fill("i32") as "i32"[];
 const SYMBOLS = {
   es_variant: { parameters: [], result: "i32" },
+  es_isa: { parameters: [], result: "i32" },
+  es_set_isa: { parameters: ["i32"], result: "i32" },
+  es_cpu_avx512: { parameters: [], result: "i32" },
   es_conv2d: { parameters: ["buffer", "buffer", "buffer", "buffer", ...G], result: "i32" },
   es_conv2d_grad_input: { parameters: ["buffer", "buffer", "buffer", ...G], result: "i32" },
   es_conv2d_grad_filter: { parameters: ["buffer", "buffer", "buffer", ...G], result: "i32" },
@@ -351,11 +370,26 @@ export function loadNative(): NativeKernels {
       number,
     ];
   };
-  const info: NativeInfo = { variant: lib.es_variant() === 1 ? "avx2-fma" : "portable", flags, path };
+  const isaName = (v: number): NativeIsa => v === 2 ? "avx512" : v === 1 ? "avx2" : "portable";
+  // The ISA is process-wide C state (the library is loaded once per process): only touch it when asked.
+  if (Deno.env.get("EDGESLIM_NATIVE_NO_AVX512") === "1") lib.es_set_isa(1);
+  const info: NativeInfo = {
+    variant: lib.es_variant() === 1 ? "avx2-fma" : "portable",
+    flags,
+    path,
+    get isa() {
+      return isaName(lib.es_isa());
+    },
+    avx512Available: lib.es_cpu_avx512() === 1,
+  };
   const perChannel = (name: string, c: number, ...arrays: Float32Array[]) =>
     arrays.forEach((a) => need(name, a, c));
   cached = {
     info,
+    setIsa(isa) {
+      if (isa !== "avx512" && isa !== "avx2") throw new Error(`native: unknown ISA ${isa}`);
+      return isaName(lib.es_set_isa(isa === "avx512" ? 2 : 1));
+    },
     relu(x, y) {
       need("y", y, x.length);
       ok("relu", lib.es_relu(x, y, BigInt(x.length)));
