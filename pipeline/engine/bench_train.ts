@@ -138,6 +138,7 @@ const result: Record<string, unknown> = {
   steps,
   workers,
   kernels: nativeInfo().variant,
+  isa: nativeInfo().isa,
   img_per_s: Number((batch / stepMs * 1000).toFixed(2)),
   step_ms_median: Number(stepMs.toFixed(1)),
   // CPU time per step over all threads, and the machine's load: wall-clock figures depend on it.

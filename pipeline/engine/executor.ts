@@ -7,6 +7,7 @@
 import type { GraphSpec } from "./graph.ts";
 import { LAYER_KINDS, type NodeInfo, type StepContext, type SyncSum } from "./layers/mod.ts";
 import type { Forward } from "./layers/_types.ts";
+import { Arena, NO_ARENA } from "./_arena.ts";
 import { LOSSES, type LossName } from "./losses/mod.ts";
 import type { NativeKernels } from "./native/mod.ts";
 
@@ -35,6 +36,9 @@ export interface ShardOutput {
   state: Record<string, Float32Array[]>;
 }
 
+/** This thread's training-step buffers (a worker runs one shard at a time). */
+const arena = new Arena();
+
 /** The weights of node i as views into the flat vectors (plan order). */
 function nodeWeights(g: GraphSpec, i: number, trainable: Float32Array, state: Float32Array): Float32Array[] {
   return g.nodes[i].weights.map((s) =>
@@ -57,6 +61,7 @@ export async function runShard(
     training: inp.mode !== "infer",
     sync,
     kernels,
+    alloc: inp.mode === "train" ? arena : NO_ARENA,
     dropMasks: inp.mode === "train" ? inp.dropMasks ?? {} : {},
     state: {},
   };
@@ -76,8 +81,8 @@ export async function runShard(
       if (j >= 0 && j !== g.output && lastUse[j] === i) fwd[j] = { out: new Float32Array(0) };
     }
   }
-  const out = fwd[g.output].out;
-  if (inp.mode !== "train") return { loss: 0, out, state: ctx.state };
+  if (inp.mode !== "train") return { loss: 0, out: fwd[g.output].out, state: ctx.state };
+  const out = fwd[g.output].out.slice(); // the arena's copy is reused next step
 
   const loss = await LOSSES[inp.loss!.name].compute({
     out,
@@ -120,6 +125,7 @@ export async function runShard(
     dOut[i] = undefined;
     (fwd[i] as { cache?: unknown }).cache = undefined;
   }
+  arena.reset();
   return { loss: loss.loss, grad, out, state: ctx.state };
 }
 

@@ -1,4 +1,5 @@
 /** Activations fused into conv / dense layers and the Activation / ReLU layers: forward in place, backward from the output. */
+import type { Allocator } from "../_arena.ts";
 import type { NativeKernels } from "../native/mod.ts";
 import type { LayerConfig } from "./_types.ts";
 
@@ -47,13 +48,13 @@ export function activationGrad(
   y: Float32Array,
   dy: Float32Array,
   c: number,
-  k: NativeKernels,
+  ctx: { kernels: NativeKernels; alloc: Allocator },
 ): Float32Array {
   if (f === "linear") return dy; // the executor never writes into a gradient it handed on
-  const dz = new Float32Array(dy.length);
+  const dz = ctx.alloc.f32(dy.length);
   switch (f) {
     case "relu":
-      k.reluGrad(y, dy, dz);
+      ctx.kernels.reluGrad(y, dy, dz);
       break;
     case "relu6":
       for (let i = 0; i < y.length; i++) dz[i] = y[i] > 0 && y[i] < 6 ? dy[i] : 0;

@@ -1,5 +1,5 @@
 /** Shared pieces of the convolution kinds: the kernel geometry of a node, and bias gradients. */
-import type { ConvGeom } from "../native/mod.ts";
+import type { ConvGeom, NativeKernels } from "../native/mod.ts";
 import { axisOut, paddingOf } from "./_conv_geom.ts";
 import { type LayerConfig, pair } from "./_types.ts";
 
@@ -38,11 +38,9 @@ export function geom(
   };
 }
 
-/** dBias[c] = Σ over pixels of dz[p, c], accumulated in float64 in a fixed order. */
-export function biasGrad(dz: Float32Array, c: number, out: Float32Array): void {
-  const acc = new Float64Array(c);
-  for (let i = 0; i < dz.length; i += c) for (let j = 0; j < c; j++) acc[j] += dz[i + j];
-  for (let j = 0; j < c; j++) out[j] = acc[j];
+/** dBias[c] = Σ over pixels of dz[p, c], accumulated in float64 in a fixed order (native). */
+export function biasGrad(dz: Float32Array, c: number, out: Float32Array, k: NativeKernels): void {
+  k.biasGrad(dz, dz.length / c, c, out);
 }
 
 /** Positive integer field (filters, units, depthMultiplier). */

@@ -4,6 +4,7 @@
  * Shapes are per sample (NHWC without N); arrays hold `n` samples back to back.
  * Layer code runs in the data-parallel workers: plain TypeScript plus the native kernels, no tfjs.
  */
+import type { Allocator } from "../_arena.ts";
 import type { NativeKernels } from "../native/mod.ts";
 
 /** A layer's JSON config as `layer.getConfig()` gives it. */
@@ -36,6 +37,8 @@ export interface StepContext {
   training: boolean;
   sync: SyncSum;
   kernels: NativeKernels;
+  /** Step-scoped arrays: `f32` for outputs a layer overwrites whole, `zeros` for ones it accumulates into. */
+  alloc: Allocator;
   /** Dropout multipliers for this shard, by layer name (n × per-sample size). */
   dropMasks: Record<string, Float32Array>;
   /** State a layer measured (batch-norm batch mean / variance), by layer name; same on every shard. */

@@ -29,7 +29,7 @@ export const batchNorm: LayerKind = {
   async forward(node, [x], weights, ctx) {
     const { gamma, beta, movingMean, movingVar } = unpack(node.config, weights);
     const c = movingMean.length, eps = Number(node.config.epsilon ?? 1e-3);
-    const out = new Float32Array(x.length), invstd = new Float32Array(c);
+    const out = ctx.alloc.f32(x.length), invstd = new Float32Array(c);
     if (!ctx.training) {
       for (let j = 0; j < c; j++) invstd[j] = 1 / Math.sqrt(movingVar[j] + eps);
       ctx.kernels.bnApply(x, movingMean, invstd, gamma, beta, out);
@@ -70,7 +70,7 @@ export const batchNorm: LayerKind = {
       mdy[j] = tot[j] / m;
       mdyx[j] = tot[c + j] / m;
     }
-    const dx = new Float32Array(dOut.length);
+    const dx = ctx.alloc.f32(dOut.length);
     ctx.kernels.bnGradInput(x, dOut, mean, invstd, scale, mdy, mdyx, dx);
     return [dx];
   },

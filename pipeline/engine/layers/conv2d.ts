@@ -17,18 +17,18 @@ export const conv2d: LayerKind = {
   },
   forward(node, [x], [kernel, bias], ctx) {
     const s = convSpatial(node.config, node.inShapes[0]), co = node.outShape[2];
-    const out = new Float32Array(ctx.n * s.oh * s.ow * co);
+    const out = ctx.alloc.f32(ctx.n * s.oh * s.ow * co);
     ctx.kernels.conv2d(x, kernel, bias ?? null, out, geom(s, ctx.n, co));
     activate(activationOf(node.config), out, co, ctx.kernels);
     return { out };
   },
   backward(node, dOut, fwd, [x], [kernel], dW, needInput, ctx) {
     const s = convSpatial(node.config, node.inShapes[0]), co = node.outShape[2], g = geom(s, ctx.n, co);
-    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, co, ctx.kernels);
+    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, co, ctx);
     ctx.kernels.conv2dGradFilter(x, dz, dW[0], g);
-    if (dW[1]) biasGrad(dz, co, dW[1]);
+    if (dW[1]) biasGrad(dz, co, dW[1], ctx.kernels);
     if (!needInput[0]) return [null];
-    const dx = new Float32Array(x.length);
+    const dx = ctx.alloc.f32(x.length);
     ctx.kernels.conv2dGradInput(dz, kernel, dx, g);
     return [dx];
   },

@@ -56,7 +56,7 @@ export const conv2dTranspose: LayerKind = {
   },
   forward(node, [x], [kernel, bias], ctx) {
     const g = underlying(node.config, node.inShapes[0], ctx.n);
-    const out = new Float32Array(ctx.n * g.h * g.w * g.ci);
+    const out = ctx.alloc.f32(ctx.n * g.h * g.w * g.ci);
     ctx.kernels.conv2dGradInput(x, kernel, out, g);
     if (bias) addBias(out, bias);
     activate(activationOf(node.config), out, g.ci, ctx.kernels);
@@ -64,11 +64,11 @@ export const conv2dTranspose: LayerKind = {
   },
   backward(node, dOut, fwd, [x], [kernel], dW, needInput, ctx) {
     const g = underlying(node.config, node.inShapes[0], ctx.n);
-    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, g.ci, ctx.kernels);
+    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, g.ci, ctx);
     ctx.kernels.conv2dGradFilter(dz, x, dW[0], g);
-    if (dW[1]) biasGrad(dz, g.ci, dW[1]);
+    if (dW[1]) biasGrad(dz, g.ci, dW[1], ctx.kernels);
     if (!needInput[0]) return [null];
-    const dx = new Float32Array(x.length);
+    const dx = ctx.alloc.f32(x.length);
     ctx.kernels.conv2d(dz, kernel, null, dx, g);
     return [dx];
   },

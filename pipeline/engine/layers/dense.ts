@@ -27,7 +27,7 @@ export const dense: LayerKind = {
   },
   backward(node, dOut, fwd, [x], [kernel], dW, needInput, ctx) {
     const k = node.inShapes[0][node.inShapes[0].length - 1], u = kernel.length / k, rows = x.length / k;
-    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, u, ctx.kernels);
+    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, u, ctx);
     const acc = new Float64Array(k * u);
     for (let r = 0; r < rows; r++) {
       for (let i = 0; i < k; i++) {
@@ -36,7 +36,7 @@ export const dense: LayerKind = {
       }
     }
     dW[0].set(acc);
-    if (dW[1]) biasGrad(dz, u, dW[1]);
+    if (dW[1]) biasGrad(dz, u, dW[1], ctx.kernels);
     if (!needInput[0]) return [null];
     const dx = new Float32Array(x.length);
     for (let r = 0; r < rows; r++) {

@@ -19,7 +19,7 @@ export const activation: LayerKind = {
   },
   backward(node, dOut, fwd, _x, _w, _dW, needInput, ctx) {
     const f = activationOf(node.config);
-    return [needInput[0] ? activationGrad(f, fwd.out, dOut, lastDim(node.outShape), ctx.kernels) : null];
+    return [needInput[0] ? activationGrad(f, fwd.out, dOut, lastDim(node.outShape), ctx) : null];
   },
 };
 
@@ -38,7 +38,7 @@ export const relu: LayerKind = {
     return keepShape(config, inShapes);
   },
   forward(node, [x], _w, ctx) {
-    const out = new Float32Array(x.length);
+    const out = ctx.alloc.f32(x.length);
     if (reluKind(node.config) === "relu") ctx.kernels.relu(x, out);
     else {
       out.set(x);
@@ -47,7 +47,7 @@ export const relu: LayerKind = {
     return { out };
   },
   backward(node, dOut, fwd, _x, _w, _dW, needInput, ctx) {
-    return [needInput[0] ? activationGrad(reluKind(node.config), fwd.out, dOut, 1, ctx.kernels) : null];
+    return [needInput[0] ? activationGrad(reluKind(node.config), fwd.out, dOut, 1, ctx) : null];
   },
 };
 

@@ -19,9 +19,9 @@ export const concatenate: LayerKind = {
     }
     return { outShape: [...lead, inShapes.reduce((a, s) => a + s[s.length - 1], 0)], weights: [] };
   },
-  forward(node, inputs) {
+  forward(node, inputs, _w, ctx) {
     const cs = node.inShapes.map((s) => s[s.length - 1]), c = node.outShape[node.outShape.length - 1];
-    const rows = inputs[0].length / cs[0], out = new Float32Array(rows * c);
+    const rows = inputs[0].length / cs[0], out = ctx.alloc.f32(rows * c);
     let at = 0;
     inputs.forEach((x, k) => {
       const ck = cs[k];
@@ -55,7 +55,7 @@ export const add: LayerKind = {
     return { outShape: inShapes[0], weights: [] };
   },
   forward(node, inputs, _w, ctx) {
-    const out = new Float32Array(ctx.n * sizeOf(node.outShape));
+    const out = ctx.alloc.zeros(ctx.n * sizeOf(node.outShape));
     for (const x of inputs) for (let i = 0; i < out.length; i++) out[i] += x[i];
     return { out };
   },

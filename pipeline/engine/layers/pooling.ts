@@ -59,13 +59,13 @@ export const maxPooling2d: LayerKind = {
   plan,
   forward(node, [x], _w, ctx) {
     const g = windows(node.config, node.inShapes[0]);
-    const out = new Float32Array(ctx.n * g.oh * g.ow * g.c), arg = new Int32Array(out.length);
+    const out = ctx.alloc.f32(ctx.n * g.oh * g.ow * g.c), arg = ctx.alloc.i32(out.length);
     ctx.kernels.maxPool(x, { ...g, n: ctx.n }, out, arg);
     return { out, cache: arg };
   },
   backward(_node, dOut, fwd, [x], _w, _dW, needInput, ctx) {
     if (!needInput[0]) return [null];
-    const dx = new Float32Array(x.length);
+    const dx = ctx.alloc.f32(x.length);
     ctx.kernels.maxPoolGrad(dOut, fwd.cache as Int32Array, dx);
     return [dx];
   },
@@ -88,7 +88,7 @@ export const averagePooling2d: LayerKind = {
   },
   backward(node, dOut, _fwd, [x], _w, _dW, needInput, ctx) {
     if (!needInput[0]) return [null];
-    const g = windows(node.config, node.inShapes[0]), c = g.c, dx = new Float32Array(x.length);
+    const g = windows(node.config, node.inShapes[0]), c = g.c, dx = ctx.alloc.zeros(x.length);
     eachWindow(g, ctx.n, (o, taps) => {
       for (let j = 0; j < c; j++) {
         const d = dOut[o + j] / taps.length;
@@ -119,7 +119,7 @@ export const globalAveragePooling2d: LayerKind = {
   },
   backward(node, dOut, _fwd, [x], _w, _dW, needInput, ctx) {
     if (!needInput[0]) return [null];
-    const [h, w, c] = node.inShapes[0], hw = h * w, dx = new Float32Array(x.length);
+    const [h, w, c] = node.inShapes[0], hw = h * w, dx = ctx.alloc.f32(x.length);
     for (let b = 0; b < ctx.n; b++) {
       for (let p = 0; p < hw; p++) {
         for (let j = 0; j < c; j++) dx[(b * hw + p) * c + j] = dOut[b * c + j] / hw;

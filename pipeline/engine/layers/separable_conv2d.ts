@@ -31,9 +31,9 @@ export const separableConv2d: LayerKind = {
     const s = convSpatial(node.config, node.inShapes[0]),
       co = node.outShape[2],
       mid = dk.length / (s.kh * s.kw);
-    const t = new Float32Array(ctx.n * s.oh * s.ow * mid);
+    const t = ctx.alloc.f32(ctx.n * s.oh * s.ow * mid);
     ctx.kernels.depthwise2d(x, dk, t, geom(s, ctx.n, mid, mid / s.ci));
-    const out = new Float32Array(ctx.n * s.oh * s.ow * co);
+    const out = ctx.alloc.f32(ctx.n * s.oh * s.ow * co);
     ctx.kernels.conv2d(t, pk, bias ?? null, out, pointwise(s.oh, s.ow, mid, co, ctx.n));
     activate(activationOf(node.config), out, co, ctx.kernels);
     return { out, cache: t };
@@ -43,15 +43,15 @@ export const separableConv2d: LayerKind = {
       co = node.outShape[2],
       mid = dk.length / (s.kh * s.kw);
     const t = fwd.cache as Float32Array, pg = pointwise(s.oh, s.ow, mid, co, ctx.n);
-    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, co, ctx.kernels);
+    const dz = activationGrad(activationOf(node.config), fwd.out, dOut, co, ctx);
     ctx.kernels.conv2dGradFilter(t, dz, dW[1], pg);
-    if (dW[2]) biasGrad(dz, co, dW[2]);
-    const dt = new Float32Array(t.length);
+    if (dW[2]) biasGrad(dz, co, dW[2], ctx.kernels);
+    const dt = ctx.alloc.f32(t.length);
     ctx.kernels.conv2dGradInput(dz, pk, dt, pg);
     const g = geom(s, ctx.n, mid, mid / s.ci);
     ctx.kernels.depthwise2dGradFilter(x, dt, dW[0], g);
     if (!needInput[0]) return [null];
-    const dx = new Float32Array(x.length);
+    const dx = ctx.alloc.f32(x.length);
     ctx.kernels.depthwise2dGradInput(dt, dk, dx, g);
     return [dx];
   },

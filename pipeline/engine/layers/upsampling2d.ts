@@ -64,7 +64,7 @@ export const upSampling2d: LayerKind = {
   forward(node, [x], _w, ctx) {
     const g = geometry(node.config, node.inShapes[0]),
       c = g.c,
-      out = new Float32Array(ctx.n * g.oh * g.ow * c);
+      out = ctx.alloc.f32(ctx.n * g.oh * g.ow * c);
     eachPixel(g, ctx.n, (o, tl, tr, bl, br, ry, rx) => {
       for (let j = 0; j < c; j++) {
         const top = x[tl + j] + (x[tr + j] - x[tl + j]) * rx;
@@ -76,7 +76,7 @@ export const upSampling2d: LayerKind = {
   },
   backward(node, dOut, _fwd, [x], _w, _dW, needInput, ctx) {
     if (!needInput[0]) return [null];
-    const g = geometry(node.config, node.inShapes[0]), c = g.c, dx = new Float32Array(x.length);
+    const g = geometry(node.config, node.inShapes[0]), c = g.c, dx = ctx.alloc.zeros(x.length);
     eachPixel(g, ctx.n, (o, tl, tr, bl, br, ry, rx) => {
       for (let j = 0; j < c; j++) {
         const d = dOut[o + j], top = d * (1 - ry), bottom = d * ry;
