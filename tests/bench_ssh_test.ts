@@ -7,7 +7,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { ResultRow, ResultsPart } from "../pipeline/core/types.ts";
+import type { ResultsPart } from "../pipeline/core/types.ts";
+import type { ResultRow } from "../pipeline/stages/parts.ts";
 import { initEngine } from "../pipeline/engine/mod.ts";
 import { buildBundle } from "../pipeline/bench/bundle.ts";
 import { benchDevice, type DeviceConfig, deviceSchema } from "../pipeline/bench/devices.ts";

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { join } from "node:path";
-import type { ResultRow, ResultsPart } from "../pipeline/core/types.ts";
+import type { ResultsPart } from "../pipeline/core/types.ts";
+import type { ResultRow } from "../pipeline/stages/parts.ts";
 import { initEngine } from "../pipeline/engine/mod.ts";
 import { latencyStats } from "../pipeline/bench/stats.ts";
 import * as benchStage from "../pipeline/stages/bench.ts";
@@ -92,7 +93,9 @@ Deno.test("export + bench stages: every variant × format, rows with all fields,
       ])
       .concat(["format", "device", "threads", "predicted_speedup", "measured_speedup"]);
     for (const row of rows) {
-      for (const f of fields) assert(row[f] !== undefined, `${row.variant} ${row.format}: ${f} missing`);
+      for (const f of fields) {
+        assert(row[f as keyof ResultRow] !== undefined, `${row.variant} ${row.format}: ${f} missing`);
+      }
       assert(row.latency_ms_p50! <= row.latency_ms_p90!);
       assertEquals(row.device, "local");
     }

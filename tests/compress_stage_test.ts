@@ -3,7 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { join } from "node:path";
 import { pruneMagnitude } from "../pipeline/compress/prune_unstructured.ts";
 import { replayPruning } from "../pipeline/compress/prune_structured.ts";
-import type { ResultsPart } from "../pipeline/core/types.ts";
+import type { CompressPart } from "../pipeline/stages/compress.ts";
 import { createTrainer, initEngine } from "../pipeline/engine/mod.ts";
 import { account } from "../pipeline/models/accounting.ts";
 import { buildClassifier, CLASSIFIERS } from "../pipeline/models/classifier.ts";
@@ -80,8 +80,9 @@ Deno.test("compress: distillation, pruning (+KD) and unstructured variants, acco
     });
     const ctx = context("compress", params, base, { fetch: fetchCtx.outDir, train: trainCtx.outDir });
     await compressStage.run(ctx);
-    const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as ResultsPart;
+    const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as CompressPart;
     const rows = new Map(part.rows!.map((r) => [r.variant, r]));
+    assertEquals(part.task, "classification");
     assertEquals([...rows.keys()], [
       "small_alone",
       "small_kd",

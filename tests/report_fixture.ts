@@ -1,5 +1,7 @@
 /** Shared fake results.json and stage context for the report tests (not a test file itself). */
-import type { EpochRecord, ModelRecord, ResultsFile, StageContext } from "../pipeline/core/types.ts";
+import type { StageContext } from "../pipeline/core/types.ts";
+import type { Results } from "../pipeline/stages/parts.ts";
+import type { EpochRecord, ModelRecord } from "../pipeline/tasks/classification_records.ts";
 
 function history(base: number): EpochRecord[] {
   return [1, 2, 3].map((epoch) => ({
@@ -55,7 +57,7 @@ function dataset() {
 }
 
 /** A results.json with two trained models, fetch done, compress not implemented, export/bench absent. */
-export function fakeResults(): ResultsFile {
+export function fakeResults(): Results {
   return {
     profile: "quick",
     generated_at: "2026-11-23T03:00:00.000Z",
@@ -114,7 +116,7 @@ globalThis.addEventListener("unload", () => {
 });
 
 /** Write `results` into a fresh temp artifacts folder; returns it with a fresh out folder. */
-export async function tempDirs(results?: ResultsFile): Promise<{ artifacts: string; out: string }> {
+export async function tempDirs(results?: Results): Promise<{ artifacts: string; out: string }> {
   const artifacts = await Deno.makeTempDir({ prefix: "edgeslim-report-art-" });
   const out = await Deno.makeTempDir({ prefix: "edgeslim-report-out-" });
   created.push(artifacts, out);
@@ -178,7 +180,7 @@ function benchRow(
 }
 
 /** fakeResults() with every stage done: compress variants, exports and bench rows on one device. */
-export function fullResults(): ResultsFile {
+export function fullResults(): Results {
   const r = fakeResults();
   r.stages.compress = { status: "done", seconds: 100, summary: {} };
   r.stages.export = { status: "done", seconds: 10, summary: {} };

@@ -93,10 +93,12 @@ Deno.test("report results: figures, samples and environment are written", async 
 
 Deno.test("report results: Pareto front keeps only undominated points", () => {
   const pts = [
-    { latency: 1, accuracy: 0.9 },
-    { latency: 1, accuracy: 0.9 },
-    { latency: 2, accuracy: 0.85 },
-    { latency: 3, accuracy: 0.95 },
+    { latency: 1, score: 0.9 },
+    { latency: 1, score: 0.9 },
+    { latency: 2, score: 0.85 },
+    { latency: 3, score: 0.95 },
   ];
   assert.deepEqual(paretoFront(pts), [0, 1, 3]);
+  // A lower-is-better metric flips which points dominate.
+  assert.deepEqual(paretoFront(pts, { higherIsBetter: false }), [0, 1, 2]);
 });

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { paramsSchema, type ReportParams, run } from "../pipeline/stages/report.ts";
 import { fakeResults, makeContext, tempDirs } from "./report_fixture.ts";
-import type { ResultsFile, StageModule } from "../pipeline/core/types.ts";
+import type { StageModule } from "../pipeline/core/types.ts";
+import type { Results } from "../pipeline/stages/parts.ts";
 
 // The stage module satisfies the runner's contract.
 const _module: StageModule<ReportParams> = { paramsSchema, run };
 
-async function build(results: ResultsFile | undefined, params: Record<string, unknown> = {}) {
+async function build(results: Results | undefined, params: Record<string, unknown> = {}) {
   const { artifacts, out } = await tempDirs(results);
   const { ctx, logs } = makeContext(paramsSchema.parse(params), artifacts, out);
   const result = await run(ctx);

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert";
 import { join } from "node:path";
-import type { ResultsPart } from "../pipeline/core/types.ts";
+import type { TrainPart } from "../pipeline/stages/train.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
 import * as fetchStage from "../pipeline/stages/fetch.ts";
 import * as trainStage from "../pipeline/stages/train.ts";
@@ -27,7 +27,7 @@ async function trainTiny(base: string, fetchDir: string, workers: number) {
   const ctx = context("train", params, base, { fetch: fetchDir });
   const lines = ctx.lines;
   const result = await trainStage.run(ctx);
-  const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as ResultsPart;
+  const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as TrainPart;
   return { ctx, part, result, lines };
 }
 
@@ -68,6 +68,7 @@ Deno.test("train: history, best checkpoint and test metrics, reproducible with t
     assert(samples.every((r) => r.probability >= 0.5 && r.probability <= 1));
     const row = first.part.rows!.find((r) => r.variant === "small")!;
     assertEquals([row.format, row.params_total, row.accuracy], ["tfjs", 6_210, small.test.accuracy]);
+    assertEquals(first.part.task, "classification");
     assert((row.flops ?? 0) > 0 && (row.size_bytes ?? 0) > 6_210 * 4);
   } finally {
     await Deno.remove(base, { recursive: true });

@@ -4,7 +4,7 @@
  */
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "./atomic_write.ts";
-import type { ResultRow, ResultsFile, ResultsPart, StageStatus } from "./types.ts";
+import type { ResultsFile, ResultsPart, StageStatus } from "./types.ts";
 
 /** One stage as the merge sees it, in run order. */
 export interface StageRecord {
@@ -28,8 +28,11 @@ export interface WriteResultsOptions {
 }
 
 /**
- * Build results.json from the stages' parts (models merged, rows concatenated, other keys under
- * `extra[stage]`) and write it and results.csv atomically. Returns what was written.
+ * Build results.json from the stages' parts (models merged, rows concatenated, the `task` they
+ * record lifted to the top, other keys under `extra[stage]`) and write it and results.csv
+ * atomically. Returns what was written.
+ *
+ * @throws Error naming both stages when two parts record different tasks.
  *
  * @example
  * ```ts
@@ -50,11 +53,13 @@ export async function writeResults(options: WriteResultsOptions): Promise<Result
     pipeline_file: options.pipelineFile,
     pipeline_sha256: options.pipelineSha256,
     seed: options.seed,
+    task: undefined,
     stages: {},
     models: {},
     rows: [],
     extra: {},
   };
+  let taskFrom = "";
   for (const stage of options.stages) {
     results.stages[stage.name] = {
       status: stage.status,
@@ -63,8 +68,17 @@ export async function writeResults(options: WriteResultsOptions): Promise<Result
     };
     const part = stage.out ? await readPart(`${stage.out}/results.part.json`) : undefined;
     if (!part) continue;
-    const { rows, models, ...rest } = part;
-    if (Array.isArray(rows)) results.rows.push(...rows);
+    const { rows, models, task, ...rest } = part;
+    if (typeof task === "string") {
+      if (results.task !== undefined && results.task !== task) {
+        throw new Error(
+          `Stage "${stage.name}" records task "${task}" but stage "${taskFrom}" recorded "${results.task}"`,
+        );
+      }
+      results.task = task;
+      taskFrom = stage.name;
+    }
+    if (Array.isArray(rows)) results.rows.push(...rows as Record<string, unknown>[]);
     if (models && typeof models === "object") Object.assign(results.models, models);
     if (Object.keys(rest).length > 0) results.extra[stage.name] = rest;
   }
@@ -74,7 +88,7 @@ export async function writeResults(options: WriteResultsOptions): Promise<Result
 }
 
 /** CSV of `rows`: columns are the union of keys in first-seen order; nested values as JSON. */
-export function rowsToCsv(rows: ResultRow[]): string {
+export function rowsToCsv(rows: object[]): string {
   const columns: string[] = [];
   const seen = new Set<string>();
   for (const row of rows) {
@@ -83,7 +97,7 @@ export function rowsToCsv(rows: ResultRow[]): string {
   if (columns.length === 0) return "";
   const records = rows.map((row) =>
     columns.map((c) => {
-      const v = row[c];
+      const v = (row as Record<string, unknown>)[c];
       if (v === undefined || v === null) return "";
       return typeof v === "object" ? JSON.stringify(v) : String(v);
     })

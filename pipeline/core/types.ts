@@ -53,92 +53,43 @@ export interface StageModule<P = Record<string, unknown>> {
   run(ctx: StageContext<P>): Promise<StageResult>;
 }
 
-/**
- * One row of results.json: a model variant × format × device.
- * Fields a stage cannot fill yet are left out (never zero-filled).
- */
-export interface ResultRow {
-  variant: string;
-  technique: string;
-  params_total?: number;
-  params_zero?: number;
-  params_nonzero?: number;
-  params_tfjs?: number;
-  flops?: number;
-  size_bytes?: number;
-  accuracy?: number;
-  dice?: number;
-  latency_ms_mean?: number;
-  latency_ms_p50?: number;
-  latency_ms_p90?: number;
-  latency_ms_std?: number;
-  fps?: number;
-  runtime?: string;
-  format?: string;
-  device?: string;
-  threads?: number;
-  [extra: string]: unknown;
-}
-
 /** A stage's status as recorded in results.json. */
 export type StageStatus = "done" | "cached" | "not_implemented" | "failed" | "missing";
-
-/** Per-epoch training record. */
-export interface EpochRecord {
-  epoch: number;
-  train_loss: number;
-  train_acc: number;
-  val_loss: number;
-  val_acc: number;
-  seconds: number;
-}
-
-/** Test-split metrics of a classifier; confusion[i][j] = count of true class i predicted as j. */
-export interface ClassifierMetrics {
-  accuracy: number;
-  precision: number;
-  recall: number;
-  f1: number;
-  confusion: number[][];
-  classes: string[];
-  /** Which class precision/recall/F1 are computed for. */
-  positive_class: string;
-}
-
-export interface ModelRecord {
-  technique: string;
-  spec: Record<string, unknown>;
-  params_torch: number;
-  params_tfjs: number;
-  history: EpochRecord[];
-  best_epoch: number;
-  stopped_early: boolean;
-  train_seconds: number;
-  test: ClassifierMetrics;
-  /** Path of the saved tfjs model, relative to the stage's out folder. */
-  checkpoint: string;
-}
 
 /**
  * What a stage may write to `<outDir>/results.part.json`; the runner merges every
  * stage's part into artifacts/<profile>/results.json (and results.csv for `rows`).
  */
 export interface ResultsPart {
-  rows?: ResultRow[];
-  models?: Record<string, ModelRecord>;
+  /** The task the stage's numbers are for ("classification", …); results.json records it once. */
+  task?: string;
+  /** Rows of results.json; their type is the writing stage's (see pipeline/stages/parts.ts). */
+  rows?: object[];
+  /** Trained model records, by variant name; their type is the task's. */
+  models?: Record<string, object>;
   [extra: string]: unknown;
 }
 
-/** artifacts/<profile>/results.json: the single source of every number in the report. */
-export interface ResultsFile {
+/**
+ * artifacts/<profile>/results.json: the single source of every number in the report. The runner
+ * merges it without knowing the rows' and models' types; readers name them (`Results` in
+ * pipeline/stages/parts.ts is the typed view).
+ */
+export interface ResultsFile<
+  Row extends object = Record<string, unknown>,
+  Model extends object = object,
+  Extra extends object = Record<string, Record<string, unknown>>,
+> {
   profile: string;
   generated_at: string;
   pipeline_file: string;
   pipeline_sha256: string;
   seed: number;
+  /** The task of every stage's numbers, when a stage recorded it (absent: classification). */
+  task?: string;
   stages: Record<string, { status: StageStatus; summary?: Record<string, unknown>; seconds?: number }>;
-  models: Record<string, ModelRecord>;
-  rows: ResultRow[];
+  models: Record<string, Model>;
+  rows: Row[];
   /** Any other keys of the stages' parts, by stage name. */
-  extra: Record<string, Record<string, unknown>>;
+  extra: Extra;
 }

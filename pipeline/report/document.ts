@@ -3,7 +3,11 @@
  * notices), built from results.json for one language. markdown.ts and html.ts only print
  * these blocks, so a new section is added here once and shows up in every output.
  */
-import type { ModelRecord, ResultsFile, StageStatus } from "../core/types.ts";
+import type { StageStatus } from "../core/types.ts";
+import type { Results } from "../stages/parts.ts";
+import type { ModelRecord } from "../tasks/classification_records.ts";
+import { type AnyTask, primaryOf, taskOf } from "../tasks/mod.ts";
+import { metricLabels } from "./metric.ts";
 import { duration, fixed, integer, MISSING, percent, scalar, shortSha } from "./format.ts";
 import { trainingCurvesSpec } from "./figures.ts";
 import { confusionSpec } from "./result_figures.ts";
@@ -60,7 +64,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function statusOf(results: ResultsFile, stage: string): StageStatus {
+function statusOf(results: Results, stage: string): StageStatus {
   return results.stages[stage]?.status ?? "missing";
 }
 
@@ -82,7 +86,7 @@ function notice(lang: Lang, stage: string, status: StageStatus): Block {
  * Every number comes from `results`.
  */
 export async function buildDocument(
-  results: ResultsFile,
+  results: Results,
   lang: Lang,
   options: BuildOptions = {},
 ): Promise<ReportDocument> {
@@ -108,7 +112,7 @@ export async function buildDocument(
     );
   } else {
     blocks.push(...architectureSection(models, lang));
-    blocks.push(...metricsSection(models, lang));
+    blocks.push(...metricsSection(models, taskOf(results), lang));
     blocks.push({ kind: "heading", level: 3, text: t(lang, "curves.heading"), id: "curves" });
     // With compress done, each technique's curves are in its own section; here the baselines.
     const compressed = hasResults(statusOf(results, "compress"));
@@ -143,7 +147,7 @@ export async function buildDocument(
   return { lang, title, blocks, figures };
 }
 
-function overviewSection(results: ResultsFile, lang: Lang): Block[] {
+function overviewSection(results: Results, lang: Lang): Block[] {
   return [
     { kind: "heading", level: 2, text: t(lang, "overview.heading"), id: "overview" },
     { kind: "paragraph", text: t(lang, "overview.intro", { profile: results.profile }) },
@@ -157,7 +161,7 @@ function overviewSection(results: ResultsFile, lang: Lang): Block[] {
   ];
 }
 
-function stagesSection(results: ResultsFile, lang: Lang): Block[] {
+function stagesSection(results: Results, lang: Lang): Block[] {
   const names = [...PIPELINE_STAGES, ...Object.keys(results.stages).filter((s) => s !== "report")];
   const unique = [...new Set<string>(names)];
   return [
@@ -175,7 +179,7 @@ function stagesSection(results: ResultsFile, lang: Lang): Block[] {
   ];
 }
 
-function datasetSection(results: ResultsFile, lang: Lang): Block[] {
+function datasetSection(results: Results, lang: Lang): Block[] {
   const blocks: Block[] = [{ kind: "heading", level: 2, text: t(lang, "dataset.heading"), id: "dataset" }];
   const summary = results.stages.fetch?.summary;
   const extra = results.extra?.fetch;
@@ -203,7 +207,8 @@ function datasetSection(results: ResultsFile, lang: Lang): Block[] {
   return blocks;
 }
 
-function metricsSection(models: Record<string, ModelRecord>, lang: Lang): Block[] {
+/** Trained classifiers' test metrics: the primary one, then precision / recall / F1 (classification's). */
+function metricsSection(models: Record<string, ModelRecord>, task: AnyTask, lang: Lang): Block[] {
   const positives = [
     ...new Set(Object.values(models).map((m) => m.test?.positive_class).filter((p) => typeof p === "string")),
   ];
@@ -218,7 +223,7 @@ function metricsSection(models: Record<string, ModelRecord>, lang: Lang): Block[
       epochs === undefined
         ? MISSING
         : integer(epochs) + (m.stopped_early ? ` ${t(lang, "col.stoppedEarly")}` : ""),
-      percent(m.test?.accuracy),
+      percent(primaryOf(m.test, task)),
       fixed(m.test?.precision, 4),
       fixed(m.test?.recall, 4),
       fixed(m.test?.f1, 4),
@@ -239,7 +244,7 @@ function metricsSection(models: Record<string, ModelRecord>, lang: Lang): Block[
         t(lang, "col.paramsTfjs"),
         t(lang, "col.bestEpoch"),
         t(lang, "col.epochs"),
-        t(lang, "col.accuracy"),
+        metricLabels(task.primary, lang).column,
         t(lang, "col.precision"),
         t(lang, "col.recall"),
         t(lang, "col.f1"),
@@ -318,7 +323,7 @@ function architectureSection(models: Record<string, ModelRecord>, lang: Lang): B
 }
 
 /** The export stage: one row per variant, file size (KiB) per format and the fp32 parity. */
-function laterStageSection(results: ResultsFile, stage: "export", lang: Lang): Block[] {
+function laterStageSection(results: Results, stage: "export", lang: Lang): Block[] {
   const blocks: Block[] = [{ kind: "heading", level: 2, text: t(lang, `${stage}.heading`), id: stage }];
   const status = statusOf(results, stage);
   if (!hasResults(status)) return [...blocks, notice(lang, stage, status)];
@@ -358,7 +363,7 @@ function laterStageSection(results: ResultsFile, stage: "export", lang: Lang): B
   return blocks;
 }
 
-function footerSection(results: ResultsFile, lang: Lang, env?: ReportEnvironment): Block[] {
+function footerSection(results: Results, lang: Lang, env?: ReportEnvironment): Block[] {
   const rows: [string, string][] = [
     [t(lang, "overview.profile"), results.profile],
     [t(lang, "overview.generatedAt"), results.generated_at ?? MISSING],
@@ -381,8 +386,8 @@ function footerSection(results: ResultsFile, lang: Lang, env?: ReportEnvironment
     ]);
   }
   for (const extra of Object.values(results.extra ?? {})) {
-    if (isRecord(extra.devices) || Array.isArray(extra.devices)) {
-      rows.push([t(lang, "env.devices"), scalar(extra.devices)]);
+    if (isRecord(extra?.devices) || Array.isArray(extra?.devices)) {
+      rows.push([t(lang, "env.devices"), scalar(extra!.devices)]);
     }
   }
   return [

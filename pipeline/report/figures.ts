@@ -4,7 +4,7 @@
  * next to the SVG and shown again by a notebook.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { ModelRecord } from "../core/types.ts";
+import type { ModelRecord } from "../tasks/classification_records.ts";
 import { type Lang, t } from "./i18n.ts";
 
 /** Font stack of every figure: Korean glyphs first, then any sans-serif. */

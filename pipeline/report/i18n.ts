@@ -75,6 +75,10 @@ const en = {
   "col.bestEpoch": "Best epoch",
   "col.epochs": "Epochs run",
   "col.accuracy": "Accuracy (%)",
+  "col.dice": "Dice (%)",
+  "metric.accuracy": "accuracy",
+  "metric.dice": "Dice",
+  "axis.dice": "Dice",
   "col.precision": "Precision",
   "col.recall": "Recall",
   "col.f1": "F1",
@@ -167,12 +171,12 @@ const en = {
   "devices.device": "Device: {device}",
   "devices.machine": "CPU: {cpu}, {cores} logical cores.",
   "devices.tableNote":
-    "Mean latency per run, batch 1, {threads} thread(s), {runs} runs after warm-up; accuracy on the test split through the same runtime.",
+    "Mean latency per run, batch 1, {threads} thread(s), {runs} runs after warm-up; {metric} on the test split through the same runtime.",
   "fig.metrics.caption":
     "Non-zero parameters, size, FLOPs, latency and FPS per variant (latency and FPS: headline format of the first device).",
   "fig.latencyAxis": "Mean latency (ms)",
   "fig.pareto.caption":
-    "Test accuracy against mean latency on “{device}”, one point per variant × format; the dashed line joins the Pareto front (labelled).",
+    "Test {metric} against mean latency on “{device}”, one point per variant × format; the dashed line joins the Pareto front (labelled).",
   "fig.speedup.x": "FLOPs reduction vs teacher (×)",
   "fig.speedup.y": "Measured speed-up vs teacher (×)",
   "fig.speedup.caption":
@@ -182,13 +186,13 @@ const en = {
   "fig.count": "Images",
   "conclusion.heading": "Conclusion and future work",
   "conclusion.front":
-    "On “{device}” the Pareto front of accuracy against latency (headline format) holds: {list}.",
+    "On “{device}” the Pareto front of {metric} against latency (headline format) holds: {list}.",
   "conclusion.kdWon": "{kd} ({k} %) beat {alone} trained alone ({a} %) by {d} points: distillation won.",
   "conclusion.kdLost":
     "{alone} trained alone ({a} %) beat {kd} ({k} %) by {d} points: distillation did not help here.",
-  "conclusion.kdTie": "{kd} and {alone} trained alone reached the same accuracy ({k} %).",
+  "conclusion.kdTie": "{kd} and {alone} trained alone reached the same {metric} ({k} %).",
   "conclusion.fastest":
-    "The fastest variant is {v}: {ms} ms, {x}× faster than {ref}, at {acc} % accuracy ({ref}: {refAcc} %).",
+    "The fastest variant is {v}: {ms} ms, {x}× faster than {ref}, at {acc} % {metric} ({ref}: {refAcc} %).",
   "conclusion.unstructured":
     "{v} has {zeros} % zero weights but a measured speed-up of only {x}×: dense kernels skip no zeros.",
   "conclusion.none":
@@ -280,6 +284,10 @@ const ko: Record<StringKey, string> = {
   "col.bestEpoch": "최적 에포크",
   "col.epochs": "학습한 에포크",
   "col.accuracy": "정확도 (%)",
+  "col.dice": "Dice (%)",
+  "metric.accuracy": "정확도",
+  "metric.dice": "Dice",
+  "axis.dice": "Dice",
   "col.precision": "정밀도",
   "col.recall": "재현율",
   "col.f1": "F1",
@@ -370,12 +378,12 @@ const ko: Record<StringKey, string> = {
   "devices.device": "장치: {device}",
   "devices.machine": "CPU: {cpu}, 논리 코어 {cores}개.",
   "devices.tableNote":
-    "배치 1, 스레드 {threads}개, 워밍업 후 {runs}회 평균 추론 시간이며, 정확도는 같은 런타임으로 테스트 세트에서 잰 값입니다.",
+    "배치 1, 스레드 {threads}개, 워밍업 후 {runs}회 평균 추론 시간이며, {metric}는 같은 런타임으로 테스트 세트에서 잰 값입니다.",
   "fig.metrics.caption":
     "변형 모델별 0이 아닌 파라미터, 크기, FLOPs, 추론 시간, FPS (추론 시간과 FPS는 첫 장치의 대표 형식 기준).",
   "fig.latencyAxis": "평균 추론 시간 (ms)",
   "fig.pareto.caption":
-    "“{device}”에서의 테스트 정확도 대 평균 추론 시간 (변형 모델 × 형식마다 한 점). 점선은 파레토 최전선을 잇고 이름을 붙였습니다.",
+    "“{device}”에서의 테스트 {metric} 대 평균 추론 시간 (변형 모델 × 형식마다 한 점). 점선은 파레토 최전선을 잇고 이름을 붙였습니다.",
   "fig.speedup.x": "Teacher 대비 FLOPs 감소 (배)",
   "fig.speedup.y": "Teacher 대비 실측 속도 향상 (배)",
   "fig.speedup.caption":
@@ -384,14 +392,14 @@ const ko: Record<StringKey, string> = {
   "fig.truth": "실제",
   "fig.count": "이미지 수",
   "conclusion.heading": "결론 및 향후 과제",
-  "conclusion.front": "“{device}”에서 정확도 대 추론 시간(대표 형식)의 파레토 최전선: {list}.",
+  "conclusion.front": "“{device}”에서 {metric} 대 추론 시간(대표 형식)의 파레토 최전선: {list}.",
   "conclusion.kdWon":
     "{kd}({k} %)가 단독 학습한 {alone}({a} %)보다 {d}%p 높았습니다: 지식 증류가 이겼습니다.",
   "conclusion.kdLost":
     "단독 학습한 {alone}({a} %)가 {kd}({k} %)보다 {d}%p 높았습니다: 여기서는 지식 증류가 도움이 되지 않았습니다.",
-  "conclusion.kdTie": "{kd}와 단독 학습한 {alone}의 정확도가 같았습니다 ({k} %).",
+  "conclusion.kdTie": "{kd}와 단독 학습한 {alone}의 {metric}가 같았습니다 ({k} %).",
   "conclusion.fastest":
-    "가장 빠른 변형 모델은 {v}입니다: {ms} ms로 {ref}보다 {x}배 빠르며, 정확도는 {acc} %입니다 ({ref}: {refAcc} %).",
+    "가장 빠른 변형 모델은 {v}입니다: {ms} ms로 {ref}보다 {x}배 빠르며, {metric}는 {acc} %입니다 ({ref}: {refAcc} %).",
   "conclusion.unstructured":
     "{v}는 가중치의 {zeros} %가 0이지만 실측 속도 향상은 {x}배에 그칩니다: 밀집 연산은 0을 건너뛰지 않습니다.",
   "conclusion.none": "아직 결론을 낼 수 없습니다: 이 프로파일에는 compress와 bench 단계의 결과가 없습니다.",

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import sharp from "sharp";
-import type { ResultsFile } from "../core/types.ts";
+import type { Results } from "../stages/parts.ts";
 
 /**
  * Render SVG text to PNG bytes at `density` dpi (72 = 1 px per SVG unit).
@@ -50,7 +50,7 @@ export interface PredictionRecord {
  * the report never runs a model itself.
  */
 export function recordedPredictions(
-  results: ResultsFile,
+  results: Results,
 ): { model?: string; items: PredictionRecord[] } | undefined {
   for (const extra of Object.values(results.extra ?? {})) {
     const p = extra?.predictions;

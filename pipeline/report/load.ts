@@ -5,7 +5,7 @@
  * inside of stage summaries and `extra` may take any shape (the report shows what is there).
  */
 import { z } from "zod";
-import type { ResultsFile } from "../core/types.ts";
+import type { Results } from "../stages/parts.ts";
 
 const STATUS = z.enum(["done", "cached", "not_implemented", "failed", "missing"]);
 
@@ -33,7 +33,7 @@ const resultsSchema = z.looseObject({
  *
  * @throws Error naming the path when the file is missing, is not JSON, or has the wrong shape.
  */
-export async function loadResults(path: string): Promise<ResultsFile> {
+export async function loadResults(path: string): Promise<Results> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -56,5 +56,5 @@ export async function loadResults(path: string): Promise<ResultsFile> {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw new Error(`Results file "${path}" has an unexpected shape: ${issues.join("; ")}`);
   }
-  return parsed.data as unknown as ResultsFile;
+  return parsed.data as unknown as Results;
 }

@@ -2,7 +2,7 @@
  * Helpers the notebooks use to show report sections inline: the same blocks as the report,
  * as an HTML fragment a Deno Jupyter cell displays (figures as inline SVG).
  */
-import type { ResultsFile } from "../core/types.ts";
+import type { Results } from "../stages/parts.ts";
 import type { Block } from "./document.ts";
 import { blocksHtml } from "./html.ts";
 import type { Lang } from "./i18n.ts";
@@ -40,7 +40,7 @@ export function markdown(text: string): JupyterDisplayable {
 export async function cachedResults(
   root: string,
   profile = "quick",
-): Promise<{ results?: ResultsFile; message: string }> {
+): Promise<{ results?: Results; message: string }> {
   const path = `${root}/artifacts/${profile}/results.json`;
   try {
     await Deno.stat(path);
@@ -55,7 +55,7 @@ export async function cachedResults(
 }
 
 /** A copy of `results` whose rows and models are only those of `variants`. */
-export function onlyVariants(results: ResultsFile, variants: (name: string) => boolean): ResultsFile {
+export function onlyVariants(results: Results, variants: (name: string) => boolean): Results {
   return {
     ...results,
     rows: results.rows.filter((r) => variants(r.variant)),

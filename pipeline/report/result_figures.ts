@@ -5,7 +5,8 @@
  * self-contained spec, or null when there is nothing to plot.
  */
 import type { TopLevelSpec } from "vega-lite";
-import type { ModelRecord } from "../core/types.ts";
+import type { ModelRecord } from "../tasks/classification_records.ts";
+import type { MetricLabels } from "./metric.ts";
 import { BASE_CONFIG, type FigureSpec } from "./figures.ts";
 import { type Lang, t } from "./i18n.ts";
 
@@ -45,21 +46,23 @@ export function metricBarsSpec(points: MetricPoint[], variants: string[], lang: 
   return { name: `metrics.${lang}`, caption: t(lang, "fig.metrics.caption"), spec };
 }
 
-/** One point of the accuracy-against-latency figure. */
+/** One point of the primary-metric-against-latency figure. */
 export interface ParetoPoint {
   variant: string;
   technique: string;
   format: string;
   latency: number;
-  accuracy: number;
+  /** The task's primary metric (accuracy, Dice), as a fraction. */
+  score: number;
   front: boolean;
 }
 
-/** Accuracy against measured latency on one device, the Pareto front joined and labelled. */
+/** The primary metric against measured latency on one device, the Pareto front joined and labelled. */
 export function paretoSpec(
   points: ParetoPoint[],
   device: string,
   index: number,
+  metric: MetricLabels,
   lang: Lang,
 ): FigureSpec | null {
   if (points.length === 0) return null;
@@ -70,9 +73,9 @@ export function paretoSpec(
     scale: { zero: false, nice: true },
   };
   const y = {
-    field: "accuracy",
+    field: "score",
     type: "quantitative" as const,
-    title: t(lang, "curves.accAxis"),
+    title: metric.axis,
     scale: { zero: false },
     axis: { format: ".1%" },
   };
@@ -107,7 +110,7 @@ export function paretoSpec(
   };
   return {
     name: `pareto_${index}.${lang}`,
-    caption: t(lang, "fig.pareto.caption", { device }),
+    caption: t(lang, "fig.pareto.caption", { device, metric: metric.word }),
     spec,
   };
 }

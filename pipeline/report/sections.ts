@@ -3,11 +3,14 @@
  * figures beside ours, the variants compared, the on-device measurements per device, and the
  * conclusion generated from the numbers. Every value is read from results.json rows.
  */
-import type { ModelRecord, ResultRow, ResultsFile } from "../core/types.ts";
+import type { ResultRow, Results } from "../stages/parts.ts";
+import type { ModelRecord } from "../tasks/classification_records.ts";
+import { type AnyTask, better, primaryOf, taskOf } from "../tasks/mod.ts";
 import type { Block } from "./document.ts";
 import { trainingCurvesSpec } from "./figures.ts";
 import { fixed, integer, MISSING, percent, scalar } from "./format.ts";
 import { type Lang, type StringKey, t } from "./i18n.ts";
+import { metricLabels } from "./metric.ts";
 import { renderFigure } from "./render.ts";
 import {
   metricBarsSpec,
@@ -33,7 +36,7 @@ import {
 const MIB = 2 ** 20;
 const KNOWN_TECHNIQUES = ["distillation", "pruning", "pruning+distillation", "unstructured"];
 /** Row fields that are a technique's parameters (recorded by the compress stage). */
-const PARAM_KEYS = [
+const PARAM_KEYS: (keyof ResultRow)[] = [
   "student",
   "temperature",
   "alpha",
@@ -49,8 +52,9 @@ function sizeMiB(s: VariantSummary): number | undefined {
   return bytes === undefined ? undefined : bytes / MIB;
 }
 
-function accuracyOf(s: VariantSummary): number | undefined {
-  return pick([s.facts, s.measured], "accuracy");
+/** The task's primary metric of a variant: its training/compression facts, else its measurement. */
+function primaryOfSummary(s: VariantSummary, task: AnyTask): number | undefined {
+  return primaryOf(s.facts, task) ?? primaryOf(s.measured, task);
 }
 
 /** The reference (teacher) summary: variant named as the bench reference, else the first baseline. */
@@ -63,7 +67,12 @@ function techniqueName(lang: Lang, technique: string): string {
 }
 
 /** Columns of the per-variant table, with the seed's columns appended for `experiment`. */
-function variantTable(summaries: VariantSummary[], lang: Lang, experiment?: SeedExperiment): Block {
+function variantTable(
+  summaries: VariantSummary[],
+  task: AnyTask,
+  lang: Lang,
+  experiment?: SeedExperiment,
+): Block {
   const header = [
     t(lang, "col.variant"),
     t(lang, "col.technique"),
@@ -73,7 +82,7 @@ function variantTable(summaries: VariantSummary[], lang: Lang, experiment?: Seed
     t(lang, "col.flopsM"),
     t(lang, "col.latency"),
     t(lang, "col.fps"),
-    t(lang, "col.accuracy"),
+    metricLabels(task.primary, lang).column,
   ];
   const seed = SEED_LABEL[lang];
   if (experiment) {
@@ -95,7 +104,7 @@ function variantTable(summaries: VariantSummary[], lang: Lang, experiment?: Seed
       flops === undefined ? MISSING : fixed(flops / 1e6, 2),
       fixed(s.measured?.latency_ms_mean, 3),
       fixed(s.measured?.fps, 1),
-      percent(accuracyOf(s)),
+      percent(primaryOfSummary(s, task)),
     ];
     if (experiment) {
       const f = seedFigure(experiment, s.variant);
@@ -124,7 +133,7 @@ function measuredNote(summaries: VariantSummary[], device: string | undefined, l
 
 /** One technique: method, parameters, table (reference + its variants), curves. */
 async function techniqueBlocks(
-  results: ResultsFile,
+  results: Results,
   technique: string,
   summaries: VariantSummary[],
   device: string | undefined,
@@ -154,11 +163,12 @@ async function techniqueBlocks(
     : technique.startsWith("pruning")
     ? "pruning"
     : undefined;
-  blocks.push(variantTable(shown, lang, experiment));
+  const task = taskOf(results);
+  blocks.push(variantTable(shown, task, lang, experiment));
   if (experiment) blocks.push({ kind: "paragraph", text: t(lang, "seed.note") });
   blocks.push(measuredNote(shown, device, lang));
-  blocks.push(...recoveryBlocks(own, lang));
-  const figure = await recoveryFigure(technique, summaries, lang);
+  blocks.push(...recoveryBlocks(own, task, lang));
+  const figure = await recoveryFigure(technique, summaries, task, lang);
   if (figure) blocks.push({ kind: "figure", figure });
   const models = Object.fromEntries(
     Object.entries(results.models ?? {}).filter(([, m]) => m.technique === technique),
@@ -174,8 +184,12 @@ async function techniqueBlocks(
   return blocks;
 }
 
-/** Pruned variants: test accuracy straight after the cut, after BN recalibration, after fine-tuning. */
-function recoveryBlocks(own: VariantSummary[], lang: Lang): Block[] {
+/**
+ * Pruned variants: the primary metric straight after the cut, after BN recalibration, after
+ * fine-tuning. The compress stage records the first two for classification (`accuracy_pruned`,
+ * `accuracy_recalibrated`), so this section is classification-only.
+ */
+function recoveryBlocks(own: VariantSummary[], task: AnyTask, lang: Lang): Block[] {
   const pruned = own.filter((s) => num(s.facts.accuracy_pruned) !== undefined);
   if (pruned.length === 0) return [];
   const header = [
@@ -193,7 +207,7 @@ function recoveryBlocks(own: VariantSummary[], lang: Lang): Block[] {
         s.variant,
         percent(s.facts.accuracy_pruned),
         percent(s.facts.accuracy_recalibrated),
-        percent(s.facts.accuracy),
+        percent(primaryOf(s.facts, task)),
       ]),
     },
     { kind: "paragraph", text: t(lang, "recovery.note") },
@@ -204,9 +218,9 @@ function recoveryBlocks(own: VariantSummary[], lang: Lang): Block[] {
  * Accuracy against the share pruned, per step (cut, BN recalibrated, fine-tuned, and for channel
  * pruning also fine-tuned with the teacher): in the pruning and unstructured sections.
  */
-function recoveryFigure(technique: string, summaries: VariantSummary[], lang: Lang) {
+function recoveryFigure(technique: string, summaries: VariantSummary[], task: AnyTask, lang: Lang) {
   const ref = referenceOf(summaries);
-  const refAcc = ref && accuracyOf(ref);
+  const refAcc = ref && primaryOfSummary(ref, task);
   const field = technique === "pruning"
     ? "prune_ratio"
     : technique === "unstructured"
@@ -233,9 +247,9 @@ function recoveryFigure(technique: string, summaries: VariantSummary[], lang: La
     if (s.technique === technique) {
       add(steps[0], s.facts.accuracy_pruned);
       add(steps[1], s.facts.accuracy_recalibrated);
-      add(steps[2], accuracyOf(s));
+      add(steps[2], primaryOfSummary(s, task));
     } else if (technique === "pruning" && s.technique === "pruning+distillation") {
-      add(steps[3], accuracyOf(s));
+      add(steps[3], primaryOfSummary(s, task));
     }
   }
   const xTitle = t(lang, field === "prune_ratio" ? "fig.recovery.ratio" : "fig.recovery.sparsity");
@@ -243,23 +257,25 @@ function recoveryFigure(technique: string, summaries: VariantSummary[], lang: La
   return spec ? renderFigure(spec) : undefined;
 }
 
-/** Each compressed variant against the teacher on the same test images (paired, McNemar). */
-function versusTeacherBlocks(results: ResultsFile, summaries: VariantSummary[], lang: Lang): Block[] {
+/**
+ * Each compressed variant against the teacher on the same test images (paired on labels,
+ * McNemar): classification-only, the compress stage records the pairing for classifiers.
+ */
+function versusTeacherBlocks(results: Results, summaries: VariantSummary[], lang: Lang): Block[] {
+  const task = taskOf(results);
   const paired = summaries.filter((s) => num(s.facts.mcnemar_p) !== undefined);
   const ref = referenceOf(summaries);
-  const refAcc = ref && accuracyOf(ref);
+  const refAcc = ref && primaryOfSummary(ref, task);
   if (paired.length === 0 || refAcc === undefined) return [];
   const header = [
     t(lang, "col.variant"),
-    t(lang, "col.accuracy"),
+    metricLabels(task.primary, lang).column,
     t(lang, "col.pointsVsTeacher"),
     t(lang, "col.onlyTeacherRight"),
     t(lang, "col.onlyVariantRight"),
     t(lang, "col.mcnemar"),
   ];
-  const comparison = (results.extra?.compress as Record<string, unknown> | undefined)?.comparison as
-    | Record<string, unknown>
-    | undefined;
+  const comparison = results.extra?.compress?.comparison;
   return [
     { kind: "heading", level: 3, text: t(lang, "versus.heading", { ref: ref!.variant }) },
     {
@@ -267,7 +283,7 @@ function versusTeacherBlocks(results: ResultsFile, summaries: VariantSummary[], 
       header,
       align: header.map((_, i) => i === 0 ? "left" : "right"),
       rows: paired.map((s) => {
-        const acc = accuracyOf(s);
+        const acc = primaryOfSummary(s, task);
         return [
           s.variant,
           percent(acc),
@@ -289,13 +305,13 @@ function versusTeacherBlocks(results: ResultsFile, summaries: VariantSummary[], 
 }
 
 /** One technique's sub-section (method, parameters, table with seed columns, curves), e.g. for a notebook. */
-export function techniqueSection(results: ResultsFile, technique: string, lang: Lang): Promise<Block[]> {
+export function techniqueSection(results: Results, technique: string, lang: Lang): Promise<Block[]> {
   const device = devicesOf(results)[0];
   return techniqueBlocks(results, technique, variantSummaries(results, device), device, lang);
 }
 
 /** Techniques section: one sub-section per technique the rows or models hold. */
-export async function techniquesSection(results: ResultsFile, lang: Lang): Promise<Block[]> {
+export async function techniquesSection(results: Results, lang: Lang): Promise<Block[]> {
   const device = devicesOf(results)[0];
   const summaries = variantSummaries(results, device);
   const blocks: Block[] = [];
@@ -306,13 +322,13 @@ export async function techniquesSection(results: ResultsFile, lang: Lang): Promi
 }
 
 /** All variants side by side: the table and the metric bars. */
-export async function comparisonSection(results: ResultsFile, lang: Lang): Promise<Block[]> {
+export async function comparisonSection(results: Results, lang: Lang): Promise<Block[]> {
   const device = devicesOf(results)[0];
   const summaries = variantSummaries(results, device);
   if (summaries.length === 0) return [];
   const blocks: Block[] = [
     { kind: "heading", level: 2, text: t(lang, "variants.heading"), id: "variants" },
-    variantTable(summaries, lang),
+    variantTable(summaries, taskOf(results), lang),
     measuredNote(summaries, device, lang),
     ...versusTeacherBlocks(results, summaries, lang),
   ];
@@ -335,7 +351,7 @@ export async function comparisonSection(results: ResultsFile, lang: Lang): Promi
 }
 
 /** Measured rows of one device, at the fewest threads of each format. */
-function deviceRows(results: ResultsFile, device: string): ResultRow[] {
+function deviceRows(results: Results, device: string): ResultRow[] {
   const rows = measuredRows(results).filter((r) => String(r.device ?? "local") === device);
   const fewest = new Map<string, number>();
   for (const r of rows) {
@@ -346,54 +362,55 @@ function deviceRows(results: ResultsFile, device: string): ResultRow[] {
 }
 
 /** On-device results: per device a latency table by format, the Pareto and speed-up figures. */
-export async function devicesSection(results: ResultsFile, lang: Lang): Promise<Block[]> {
+export async function devicesSection(results: Results, lang: Lang): Promise<Block[]> {
   const blocks: Block[] = [];
   const devices = devicesOf(results);
   const machine = results.extra?.bench?.machine;
+  const task = taskOf(results);
+  const metric = metricLabels(task.primary, lang);
   for (const [index, device] of devices.entries()) {
     blocks.push({ kind: "heading", level: 3, text: t(lang, "devices.device", { device }) });
     if (device === "local" && machine && typeof machine === "object") {
-      const m = machine as Record<string, unknown>;
       blocks.push({
         kind: "paragraph",
-        text: t(lang, "devices.machine", { cpu: scalar(m.cpu), cores: scalar(m.cores) }),
+        text: t(lang, "devices.machine", { cpu: scalar(machine.cpu), cores: scalar(machine.cores) }),
       });
     }
     const rows = deviceRows(results, device);
     const formats = [...new Set(rows.map((r) => String(r.format)))];
     const variants = [...new Set(rows.map((r) => r.variant))];
-    const cell = (v: string, f: string, key: string, digits: number) =>
+    const cell = (v: string, f: string, key: keyof ResultRow, digits: number) =>
       fixed(rows.find((r) => r.variant === v && r.format === f)?.[key], digits);
     blocks.push({
       kind: "table",
       header: [
         t(lang, "col.variant"),
-        ...formats.flatMap((f) => [`${f} ${t(lang, "col.latency")}`, `${f} ${t(lang, "col.accuracy")}`]),
+        ...formats.flatMap((f) => [`${f} ${t(lang, "col.latency")}`, `${f} ${metric.column}`]),
       ],
       align: ["left", ...formats.flatMap(() => ["right", "right"] as const)],
       rows: variants.map((v) => [
         v,
         ...formats.flatMap((f) => {
-          const acc = rows.find((r) => r.variant === v && r.format === f)?.accuracy;
-          return [cell(v, f, "latency_ms_mean", 3), percent(acc)];
+          const score = primaryOf(rows.find((r) => r.variant === v && r.format === f), task);
+          return [cell(v, f, "latency_ms_mean", 3), percent(score)];
         }),
       ]),
     });
     const threads = [...new Set(rows.map((r) => scalar(r.threads)))].join(", ");
     blocks.push({
       kind: "paragraph",
-      text: t(lang, "devices.tableNote", { threads, runs: scalar(rows[0]?.runs) }),
+      text: t(lang, "devices.tableNote", { threads, runs: scalar(rows[0]?.runs), metric: metric.word }),
     });
-    const pts = rows.filter((r) => num(r.accuracy) !== undefined).map((r) => ({
+    const pts = rows.filter((r) => primaryOf(r, task) !== undefined).map((r) => ({
       variant: r.variant,
       technique: r.technique,
       format: String(r.format),
       latency: r.latency_ms_mean!,
-      accuracy: r.accuracy!,
+      score: primaryOf(r, task)!,
       front: false,
     }));
-    for (const i of paretoFront(pts)) pts[i].front = true;
-    const pareto = paretoSpec(pts, device, index, lang);
+    for (const i of paretoFront(pts, task.primary)) pts[i].front = true;
+    const pareto = paretoSpec(pts, device, index, metric, lang);
     if (pareto) blocks.push({ kind: "figure", figure: await renderFigure(pareto) });
     const speed = rows.filter((r) =>
       num(r.predicted_speedup) !== undefined && num(r.measured_speedup) !== undefined
@@ -401,8 +418,8 @@ export async function devicesSection(results: ResultsFile, lang: Lang): Promise<
       .map((r) => ({
         variant: r.variant,
         format: String(r.format),
-        predicted: r.predicted_speedup as number,
-        measured: r.measured_speedup as number,
+        predicted: r.predicted_speedup!,
+        measured: r.measured_speedup!,
       }));
     const speedup = speedupSpec(speed, device, index, lang);
     if (speedup) blocks.push({ kind: "figure", figure: await renderFigure(speedup) });
@@ -411,7 +428,7 @@ export async function devicesSection(results: ResultsFile, lang: Lang): Promise<
 }
 
 /** Conclusion sentences, each computed from the rows; future work as a list. */
-export function conclusionSection(results: ResultsFile, lang: Lang): Block[] {
+export function conclusionSection(results: Results, lang: Lang): Block[] {
   const blocks: Block[] = [{
     kind: "heading",
     level: 2,
@@ -420,29 +437,33 @@ export function conclusionSection(results: ResultsFile, lang: Lang): Block[] {
   }];
   const items: string[] = [];
   const devices = devicesOf(results);
+  const task = taskOf(results);
+  const metric = metricLabels(task.primary, lang).word;
   for (const device of devices) {
-    const head = [...headlineRows(results, device).values()].filter((r) => num(r.accuracy) !== undefined);
-    const pts = head.map((r) => ({ latency: r.latency_ms_mean!, accuracy: r.accuracy! }));
-    const front = paretoFront(pts).map((i) => head[i]).sort((a, b) =>
+    const head = [...headlineRows(results, device).values()].filter((r) => primaryOf(r, task) !== undefined);
+    const pts = head.map((r) => ({ latency: r.latency_ms_mean!, score: primaryOf(r, task)! }));
+    const front = paretoFront(pts, task.primary).map((i) => head[i]).sort((a, b) =>
       a.latency_ms_mean! - b.latency_ms_mean!
     );
     if (front.length > 0) {
       items.push(t(lang, "conclusion.front", {
         device,
-        list: front.map((r) => `${r.variant} (${fixed(r.latency_ms_mean, 3)} ms, ${percent(r.accuracy)} %)`)
-          .join(", "),
+        metric,
+        list: front.map((r) =>
+          `${r.variant} (${fixed(r.latency_ms_mean, 3)} ms, ${percent(primaryOf(r, task))} %)`
+        ).join(", "),
       }));
     }
   }
   const summaries = variantSummaries(results, devices[0]);
   for (const kd of summaries.filter((s) => s.technique === "distillation" && s.facts.student)) {
     const alone = summaries.find((s) => s.technique === "baseline" && s.facts.student === kd.facts.student);
-    const a = alone && accuracyOf(alone), k = accuracyOf(kd);
+    const a = alone && primaryOfSummary(alone, task), k = primaryOfSummary(kd, task);
     if (a === undefined || k === undefined) continue;
     const delta = (k - a) * 100;
     const key: StringKey = Math.abs(delta) < 1e-9
       ? "conclusion.kdTie"
-      : delta > 0
+      : better(k, a, task.primary)
       ? "conclusion.kdWon"
       : "conclusion.kdLost";
     items.push(t(lang, key, {
@@ -451,6 +472,7 @@ export function conclusionSection(results: ResultsFile, lang: Lang): Block[] {
       k: percent(k),
       a: percent(a),
       d: fixed(Math.abs(delta), 2),
+      metric,
     }));
   }
   const ref = referenceOf(summaries);
@@ -464,8 +486,9 @@ export function conclusionSection(results: ResultsFile, lang: Lang): Block[] {
       ms: fixed(fastest.measured!.latency_ms_mean, 3),
       x: fixed(ref.measured.latency_ms_mean! / fastest.measured!.latency_ms_mean!, 2),
       ref: ref.variant,
-      acc: percent(accuracyOf(fastest)),
-      refAcc: percent(accuracyOf(ref)),
+      acc: percent(primaryOfSummary(fastest, task)),
+      refAcc: percent(primaryOfSummary(ref, task)),
+      metric,
     }));
   }
   for (
@@ -494,7 +517,7 @@ export function conclusionSection(results: ResultsFile, lang: Lang): Block[] {
 }
 
 /** Models whose technique is `technique`. */
-export function modelsOf(results: ResultsFile, technique: string): Record<string, ModelRecord> {
+export function modelsOf(results: Results, technique: string): Record<string, ModelRecord> {
   return Object.fromEntries(
     Object.entries(results.models ?? {}).filter(([, m]) => m.technique === technique),
   );

@@ -1,9 +1,10 @@
 /**
  * Views of results.json `rows` the report's tables and figures share: one row per variant,
- * the measured rows of a device, and the Pareto front of accuracy against latency.
+ * the measured rows of a device, and the Pareto front of the task's primary metric against latency.
  * Nothing here invents a value: a field no row has stays undefined.
  */
-import type { ResultRow, ResultsFile } from "../core/types.ts";
+import type { ResultRow, Results } from "../stages/parts.ts";
+import type { MetricInfo } from "../tasks/mod.ts";
 
 /** Formats in the order the report prefers one of them as a variant's headline measurement. */
 export const FORMAT_PREFERENCE = ["onnx-fp32", "tfjs", "onnx-fp16", "onnx-int8"] as const;
@@ -14,17 +15,17 @@ export function num(value: unknown): number | undefined {
 }
 
 /** Rows with a measured latency. */
-export function measuredRows(results: ResultsFile): ResultRow[] {
+export function measuredRows(results: Results): ResultRow[] {
   return (results.rows ?? []).filter((r) => num(r.latency_ms_mean) !== undefined);
 }
 
 /** Devices with measured rows, in order of appearance. */
-export function devicesOf(results: ResultsFile): string[] {
+export function devicesOf(results: Results): string[] {
   return [...new Set(measuredRows(results).map((r) => String(r.device ?? "local")))];
 }
 
 /** Variant names in order of first appearance in the rows, then models without rows. */
-export function variantNames(results: ResultsFile): string[] {
+export function variantNames(results: Results): string[] {
   return [...new Set([...(results.rows ?? []).map((r) => r.variant), ...Object.keys(results.models ?? {})])];
 }
 
@@ -32,7 +33,7 @@ export function variantNames(results: ResultsFile): string[] {
  * The headline measured row of each variant on `device`: the preferred format
  * (FORMAT_PREFERENCE) at its fewest threads.
  */
-export function headlineRows(results: ResultsFile, device: string): Map<string, ResultRow> {
+export function headlineRows(results: Results, device: string): Map<string, ResultRow> {
   const out = new Map<string, ResultRow>();
   const rank = (r: ResultRow) => {
     const f = FORMAT_PREFERENCE.indexOf(r.format as typeof FORMAT_PREFERENCE[number]);
@@ -49,14 +50,14 @@ export function headlineRows(results: ResultsFile, device: string): Map<string, 
 export interface VariantSummary {
   variant: string;
   technique: string;
-  /** First row of the variant (training/compression facts: params, FLOPs, accuracy, params used). */
+  /** First row of the variant (training/compression facts: params, FLOPs, primary metric, params used). */
   facts: ResultRow;
   /** Headline measured row on the first device, when the bench ran. */
   measured?: ResultRow;
 }
 
 /** One summary per variant: facts from its first row, the headline measurement of `device`. */
-export function variantSummaries(results: ResultsFile, device?: string): VariantSummary[] {
+export function variantSummaries(results: Results, device?: string): VariantSummary[] {
   const rows = results.rows ?? [];
   const measured = device ? headlineRows(results, device) : new Map<string, ResultRow>();
   const out: VariantSummary[] = [];
@@ -70,7 +71,7 @@ export function variantSummaries(results: ResultsFile, device?: string): Variant
 }
 
 /** The first of `rows` that has `key` as a finite number. */
-export function pick(rows: (ResultRow | undefined)[], key: string): number | undefined {
+export function pick(rows: (ResultRow | undefined)[], key: keyof ResultRow): number | undefined {
   for (const r of rows) {
     const v = num(r?.[key]);
     if (v !== undefined) return v;
@@ -79,21 +80,26 @@ export function pick(rows: (ResultRow | undefined)[], key: string): number | und
 }
 
 /**
- * Indices of the points on the Pareto front: no other point is at least as fast and at least as
- * accurate while strictly better in one of the two.
+ * Indices of the points on the Pareto front of `score` (the task's primary metric, better as
+ * `primary` says) against latency: no other point is at least as fast and at least as good while
+ * strictly better in one of the two.
  *
  * @example
  * ```ts
  * import { paretoFront } from "./variants.ts";
- * const front = paretoFront([{ latency: 1, accuracy: 0.9 }, { latency: 2, accuracy: 0.8 }, { latency: 3, accuracy: 0.95 }]);
+ * const front = paretoFront([{ latency: 1, score: 0.9 }, { latency: 2, score: 0.8 }, { latency: 3, score: 0.95 }]);
  * console.assert(front.join() === "0,2");
  * ```
  */
-export function paretoFront(points: { latency: number; accuracy: number }[]): number[] {
+export function paretoFront(
+  points: { latency: number; score: number }[],
+  primary: Pick<MetricInfo, "higherIsBetter"> = { higherIsBetter: true },
+): number[] {
+  const sign = primary.higherIsBetter ? 1 : -1;
   return points.flatMap((p, i) =>
     points.some((q) =>
-        q.latency <= p.latency && q.accuracy >= p.accuracy &&
-        (q.latency < p.latency || q.accuracy > p.accuracy)
+        q.latency <= p.latency && sign * q.score >= sign * p.score &&
+        (q.latency < p.latency || sign * q.score > sign * p.score)
       )
       ? []
       : [i]
@@ -101,7 +107,7 @@ export function paretoFront(points: { latency: number; accuracy: number }[]): nu
 }
 
 /** Techniques present in the rows or models, in order of appearance, baseline excluded. */
-export function techniquesOf(results: ResultsFile): string[] {
+export function techniquesOf(results: Results): string[] {
   const all = [
     ...(results.rows ?? []).map((r) => r.technique),
     ...Object.values(results.models ?? {}).map((m) => m.technique),

@@ -16,19 +16,21 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import type { ResultRow, ResultsPart, StageContext, StageResult } from "../core/types.ts";
+import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { argmaxRows } from "../export/evaluate.ts";
 import { FORMATS } from "../export/variant.ts";
-import type { ExportRecord } from "./export.ts";
-import { machineInfo } from "../bench/machine.ts";
+import type { ExportPart, ExportRecord } from "./export.ts";
+import { type MachineInfo, machineInfo } from "../bench/machine.ts";
 import { onnxRunner, type Runner, tfjsRunner, timeRuns } from "../bench/runners.ts";
 import { latencyStats } from "../bench/stats.ts";
 import { buildBundle } from "../bench/bundle.ts";
 import { benchDevice, type DeviceConfig, type DeviceOutcome, deviceSchema } from "../bench/devices.ts";
 import { parseTrtexec } from "../bench/trtexec.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import { type AnyTask, type PrimaryFields, primaryFields, taskByName, type TaskName } from "../tasks/mod.ts";
+import type { RowBase } from "./parts.ts";
 
 /** Params of the bench stage. */
 export const paramsSchema = z.strictObject({
@@ -59,14 +61,56 @@ export const paramsSchema = z.strictObject({
 
 export type BenchParams = z.infer<typeof paramsSchema>;
 
+/** What bench adds to a row: the timing, how it was run, and the speed-ups vs the reference. */
+export interface BenchMeasures {
+  latency_ms_mean: number;
+  latency_ms_p50: number;
+  latency_ms_p90?: number;
+  latency_ms_std?: number;
+  fps: number;
+  size_gzip_bytes?: number;
+  execution_provider: string;
+  batch: number;
+  runs?: number;
+  warmup?: number;
+  /** int8 formats: the calibration method of the file. */
+  calibration?: string;
+  /** Reference FLOPs / FLOPs. */
+  predicted_speedup?: number;
+  /** Reference latency / latency (same format, runtime, threads and device). */
+  measured_speedup?: number;
+  /** trtexec rows: its throughput (queries per second). */
+  throughput_qps?: number;
+  /** trtexec rows: the format the engine was built from. */
+  source_format?: string;
+}
+
+/** A row the bench stage writes: one variant × format × threads × device. */
+export interface BenchRow extends RowBase, PrimaryFields, BenchMeasures {}
+
+/** One device's record in results.part.json `devices`: its machine, or its error. */
+export type DeviceRecord = Record<string, unknown> & { status: string; seconds?: number };
+
+/** The bench stage's results.part.json. */
+export interface BenchPart {
+  task: TaskName;
+  rows: BenchRow[];
+  machine: MachineInfo;
+  devices: Record<string, DeviceRecord>;
+}
+
 /** Benchmark every exported model locally and on the configured devices. */
 export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> {
   const p = ctx.params;
   const exportDir = ctx.depDirs.export;
   if (!exportDir) throw new Error(`bench: stage "export" must be a dep of "bench" in the pipeline file`);
-  const part = JSON.parse(await Deno.readTextFile(join(exportDir, "results.part.json"))) as ResultsPart;
-  const exports = (part.exports ?? {}) as Record<string, ExportRecord>;
-  const layout = (part.layout as "NHWC" | "NCHW" | undefined) ?? "NHWC";
+  const part = JSON.parse(await Deno.readTextFile(join(exportDir, "results.part.json"))) as Partial<
+    ExportPart
+  >;
+  const exports = part.exports ?? {};
+  const layout = part.layout ?? "NHWC";
+  // Export parts written before the task was recorded are classification.
+  const task = taskByName(part.task ?? "classification");
   const data: Dataset | undefined = ctx.depDirs.fetch ? await loadDataset(ctx.depDirs.fetch) : undefined;
   await initEngine();
   const bundleRoot = await Deno.makeTempDir({ prefix: "edgeslim-bundles-" });
@@ -93,10 +137,10 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
       ctx.log.info(`${device.name}: ${outcome.status === "failed" ? outcome.error : outcome.status}`);
       return outcome;
     }));
-    const rows = p.local ? await benchLocal(ctx, exports, layout, data) : [];
+    const rows = p.local ? await benchLocal(ctx, exports, layout, data, task) : [];
     const outcomes = await remote;
     for (const [i, outcome] of outcomes.entries()) {
-      rows.push(...deviceRows(p.devices[i], outcome, exports, p));
+      rows.push(...deviceRows(p.devices[i], outcome, exports, p, task));
     }
     const failed = outcomes.filter((o) => o.status === "failed");
     if (failed.length && p.fail_on_device_error) {
@@ -105,7 +149,7 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
           `retries only these:\n${failed.map((o) => `  ${o.error}`).join("\n")}`,
       );
     }
-    return await finish(ctx, rows, outcomes);
+    return await finish(ctx, rows, outcomes, task);
   } finally {
     await Deno.remove(bundleRoot, { recursive: true });
   }
@@ -117,7 +161,8 @@ async function benchLocal(
   exports: Record<string, ExportRecord>,
   layout: "NHWC" | "NCHW",
   data: Dataset | undefined,
-): Promise<ResultRow[]> {
+  task: AnyTask,
+): Promise<BenchRow[]> {
   const p = ctx.params, exportDir = ctx.depDirs.export!;
   const jobs: { variant: string; format: typeof FORMATS[number]; threads: number }[] = [];
   for (const [variant, e] of Object.entries(exports)) {
@@ -126,7 +171,7 @@ async function benchLocal(
       for (const threads of format === "tfjs" ? [1] : p.threads) jobs.push({ variant, format, threads });
     }
   }
-  const rows: ResultRow[] = [];
+  const rows: BenchRow[] = [];
   const bar = ctx.progress("bench", jobs.length, "models");
   for (const { variant, format, threads } of jobs) {
     const e = exports[variant], file = e.formats[format]!;
@@ -135,7 +180,10 @@ async function benchLocal(
       ? await tfjsRunner(join(exportDir, file.path), size)
       : await onnxRunner(join(exportDir, file.path), size, threads, layout);
     const matching = data && data.size === size;
-    const accuracy = matching ? await testAccuracy(runner, data, size) : undefined;
+    // The primary metric through this runtime: classification's accuracy (other tasks: latency only).
+    const score = matching && task.name === "classification"
+      ? await testAccuracy(runner, data, size)
+      : undefined;
     const image = matching
       ? toFloatBatch(data.splits.test.images, [0], size)
       : new Float32Array(size * size * 3).fill(0.5);
@@ -145,7 +193,7 @@ async function benchLocal(
       ...variantFields(variant, e),
       size_bytes: file.size_bytes,
       size_gzip_bytes: file.gzip_bytes,
-      ...(accuracy !== undefined ? { accuracy } : {}),
+      ...primaryFields(task, score),
       ...stats,
       runtime: runner.runtime,
       execution_provider: runner.provider,
@@ -166,13 +214,14 @@ async function benchLocal(
 /** Speedups, results.part.json (rows, machine, devices) and the summary. */
 async function finish(
   ctx: StageContext<BenchParams>,
-  rows: ResultRow[],
+  rows: BenchRow[],
   outcomes: DeviceOutcome[],
+  task: AnyTask,
 ): Promise<StageResult> {
   const p = ctx.params;
   addSpeedups(rows, p.reference);
   const machine = await machineInfo();
-  const devices = Object.fromEntries(outcomes.map((o) => [
+  const devices: Record<string, DeviceRecord> = Object.fromEntries(outcomes.map((o) => [
     o.name,
     o.status === "failed"
       ? { status: o.status, kind: o.kind, error: o.error, seconds: o.seconds }
@@ -180,7 +229,7 @@ async function finish(
   ]));
   await writeFileAtomic(
     join(ctx.outDir, "results.part.json"),
-    JSON.stringify({ rows, machine, devices } as ResultsPart, null, 1),
+    JSON.stringify({ task: task.name, rows, machine, devices } satisfies BenchPart, null, 1),
   );
   const ref = rows.find((r) =>
     r.variant === p.reference && r.format === "onnx-fp32" && r.threads === 1 && r.device === "local"
@@ -212,7 +261,7 @@ async function testAccuracy(runner: Runner, data: Dataset, size: number): Promis
 }
 
 /** predicted_speedup = reference FLOPs / FLOPs; measured_speedup = reference latency / latency. */
-export function addSpeedups(rows: ResultRow[], reference: string): void {
+export function addSpeedups(rows: BenchRow[], reference: string): void {
   for (const row of rows) {
     const ref = rows.find((r) =>
       r.variant === reference && r.format === row.format && r.runtime === row.runtime &&
@@ -220,7 +269,7 @@ export function addSpeedups(rows: ResultRow[], reference: string): void {
     );
     if (!ref) continue;
     if (ref.flops && row.flops) row.predicted_speedup = ref.flops / row.flops;
-    row.measured_speedup = ref.latency_ms_mean! / row.latency_ms_mean!;
+    row.measured_speedup = ref.latency_ms_mean / row.latency_ms_mean;
   }
 }
 
@@ -243,17 +292,19 @@ export function deviceRows(
   outcome: DeviceOutcome,
   exports: Record<string, ExportRecord>,
   p: Pick<BenchParams, "warmup" | "runs">,
-): ResultRow[] {
+  task: AnyTask = taskByName("classification"),
+): BenchRow[] {
   if (outcome.status === "failed") return [];
   const info = outcome.output.device;
   const base = (variant: string) => variantFields(variant, exports[variant]);
-  const rows: ResultRow[] = outcome.output.results.map((r) => {
+  const rows: BenchRow[] = outcome.output.results.map((r) => {
     const file = exports[r.variant].formats[r.format as keyof ExportRecord["formats"]];
     return {
       ...base(r.variant),
       size_bytes: file?.size_bytes,
       size_gzip_bytes: file?.gzip_bytes,
-      ...(r.accuracy !== undefined && r.accuracy !== null ? { accuracy: r.accuracy } : {}),
+      // The runner measures classification's accuracy (null when it had no test images).
+      ...primaryFields(task, task.name === "classification" ? r.accuracy ?? undefined : undefined),
       latency_ms_mean: r.latency_ms_mean,
       latency_ms_p50: r.latency_ms_p50,
       latency_ms_p90: r.latency_ms_p90,

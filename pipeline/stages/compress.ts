@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { z } from "zod";
-import type { ModelRecord, ResultRow, ResultsPart, StageContext, StageResult } from "../core/types.ts";
+import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { IMPORTANCE } from "../compress/importance.ts";
@@ -30,6 +30,17 @@ import {
 } from "../train/fit.ts";
 import { classifierMetrics, pairedComparison } from "../train/metrics.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import type { ModelRecord } from "../tasks/classification_records.ts";
+import {
+  type AnyTask,
+  better,
+  classification,
+  type PrimaryFields,
+  primaryFields,
+  primaryOf,
+  type TaskName,
+} from "../tasks/mod.ts";
+import type { RowBase } from "./parts.ts";
 
 const modelName = z.enum(Object.keys(CLASSIFIERS) as [string, ...string[]]);
 
@@ -82,6 +93,59 @@ export const paramsSchema = z.strictObject({
 
 export type CompressParams = z.infer<typeof paramsSchema>;
 
+/** What compress adds to a variant's row: its build parameters and how it compares with the teacher. */
+export interface CompressFacts {
+  /** float32 weights in MiB, as the seed's "0.36 MB" for the teacher. */
+  weight_mib: number;
+  /** Test images only the teacher classifies right (paired with the teacher, McNemar). */
+  test_only_teacher_right: number;
+  /** Test images only this variant classifies right. */
+  test_only_variant_right: number;
+  /** Exact McNemar p-value of the paired difference. */
+  mcnemar_p: number;
+  train_seconds: number;
+  /** distillation and its trained-alone baseline: the student model. */
+  student?: string;
+  temperature?: number;
+  alpha?: number;
+  /** Structured pruning: share of channels removed, and the channels kept per block. */
+  prune_ratio?: number;
+  channels?: number[];
+  /** Unstructured pruning: target share of zero weights. */
+  sparsity?: number;
+  /** Pruned variants: the primary metric straight after the cut and after BN recalibration. */
+  accuracy_pruned?: number;
+  accuracy_recalibrated?: number;
+  bn_recalibration_images?: number;
+  finetune_epochs?: number;
+}
+
+/** A row the compress stage writes: one variant's facts (tfjs, local). */
+export interface CompressRow extends RowBase, PrimaryFields, CompressFacts {}
+
+/** How the variants compare (results.part.json `comparison`). */
+export interface Comparison {
+  teacher_accuracy: number;
+  /** Per student: the primary metric alone and distilled, the gap in points and the winner. */
+  students: Record<string, { alone: number; distillation: number; delta_points: number; winner: string }>;
+  /** Per variant: points above (+) or below (−) the teacher. */
+  points_vs_teacher: Record<string, number>;
+  /** The acceptance checks: these variants within 1 point of the teacher. */
+  within_1_point: Record<string, boolean | undefined>;
+  /** Test images; one is worth `points_per_image` points, so smaller gaps are noise. */
+  test_images: number;
+  points_per_image: number;
+}
+
+/** The compress stage's results.part.json. */
+export interface CompressPart {
+  task: TaskName;
+  rows: CompressRow[];
+  models: Record<string, ModelRecord>;
+  comparison: Comparison;
+  teacher: { name: string; accuracy: number };
+}
+
 interface Variant {
   name: string;
   technique: string;
@@ -101,6 +165,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   const positive = data.classes.indexOf(p.positive_class);
   if (positive < 0) throw new Error(`compress: params.positive_class "${p.positive_class}" is not a class`);
   await initEngine();
+  const task = classification(positive);
   const teacherDir = join(trainDir, p.teacher, "model");
   const teacher = await loadModel(teacherDir).catch(() => {
     throw new Error(
@@ -109,7 +174,8 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   });
   const teacherSpec: ClassifierSpec = { ...CLASSIFIERS[p.teacher], classes: data.classes.length };
   const { metrics: teacherTest, predicted: teacherPredicted } = await testResult(teacher, data, positive);
-  ctx.log.info(`teacher ${p.teacher}: test accuracy ${pct(teacherTest.accuracy)}`);
+  const teacherScore = primaryOf(teacherTest, task)!;
+  ctx.log.info(`teacher ${p.teacher}: test ${task.primary.name} ${pct(teacherScore)}`);
   const base = fitOptions(p, p.distill_epochs, positive);
   // The teacher's logits on the training images, computed once for every distilled run.
   const kd = {
@@ -124,7 +190,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     learningRate: p.finetune_learning_rate,
     bnRecalibrationImages: p.bn_recalibration_images,
   };
-  const rows: ResultRow[] = [];
+  const rows: CompressRow[] = [];
   const models: Record<string, ModelRecord> = {};
   const keep = async (v: Variant) => {
     // Paired with the teacher on the same test images: is the accuracy gap more than noise?
@@ -155,7 +221,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       size_bytes: bytes,
       // float32 weights in MiB, as the seed's "0.36 MB" for the teacher
       weight_mib: Number((counts.weight_bytes / 2 ** 20).toFixed(2)),
-      accuracy: v.fit.test.accuracy,
+      ...primaryFields(task, primaryOf(v.fit.test, task)),
       test_only_teacher_right: paired.only_reference_right,
       test_only_variant_right: paired.only_other_right,
       mcnemar_p: Number(paired.mcnemar_p.toPrecision(4)),
@@ -166,8 +232,8 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       device: "local",
     });
     ctx.log.info(
-      `${v.name} (${v.technique}): ${counts.params_nonzero} non-zero params, test accuracy ${
-        pct(v.fit.test.accuracy)
+      `${v.name} (${v.technique}): ${counts.params_nonzero} non-zero params, test ${task.primary.name} ${
+        pct(primaryOf(v.fit.test, task)!)
       }, ${v.fit.seconds.toFixed(0)} s`,
     );
     v.model.dispose();
@@ -211,7 +277,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
       const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
       const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
-      const before = await recalibrate(model, data, p, positive);
+      const before = await recalibrate(model, data, p, task);
       const fit = await tune(ctx, name, model, data, {
         ...finetune,
         teacher: teacherOpt,
@@ -238,7 +304,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
     const model = await loadModel(teacherDir);
     const masks = pruneMagnitude(model, sparsity);
-    const before = await recalibrate(model, data, p, positive);
+    const before = await recalibrate(model, data, p, task);
     const fit = await tune(ctx, name, model, data, {
       ...finetune,
       epochs: sparseEpochs,
@@ -255,26 +321,27 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   }
   teacher.dispose();
 
-  const comparison = {
-    ...compare(rows, p.students, p.teacher, teacherTest.accuracy),
+  const comparison: Comparison = {
+    ...compare(rows, p.students, p.teacher, teacherScore, task),
     // One test image is worth this many points: differences this small are noise.
     test_images: data.splits.test.count,
     points_per_image: Number((100 / data.splits.test.count).toFixed(2)),
   };
-  const part: ResultsPart = {
+  const part: CompressPart = {
+    task: task.name,
     rows,
     models,
     comparison,
-    teacher: { name: p.teacher, accuracy: teacherTest.accuracy },
+    teacher: { name: p.teacher, accuracy: teacherScore },
   };
   await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: {
-      teacher_accuracy: round4(teacherTest.accuracy),
+      teacher_accuracy: round4(teacherScore),
       variants: Object.fromEntries(rows.map((r) => [r.variant, {
         technique: r.technique,
         params_nonzero: r.params_nonzero,
-        accuracy: round4(r.accuracy as number),
+        [task.primary.name]: round4(primaryOf(r, task)!),
         seconds: r.train_seconds,
       }])),
       comparison,
@@ -306,14 +373,16 @@ async function tune(
  * Test accuracy straight after the cut, then (unless turned off) after re-estimating the BN
  * statistics on training images: the point fine-tuning starts from.
  */
-async function recalibrate(model: tf.LayersModel, data: Dataset, p: CompressParams, positive: number) {
-  const pruned = (await testResult(model, data, positive)).metrics.accuracy;
+async function recalibrate(model: tf.LayersModel, data: Dataset, p: CompressParams, task: AnyTask) {
+  const positive = data.classes.indexOf(p.positive_class);
+  const score = async () => primaryOf((await testResult(model, data, positive)).metrics, task);
+  const pruned = await score();
   const n = Math.min(p.bn_recalibration_images, data.splits.train.count);
   if (n === 0) return { accuracy_pruned: pruned };
   await recalibrateOn(model, data, n);
   return {
     accuracy_pruned: pruned,
-    accuracy_recalibrated: (await testResult(model, data, positive)).metrics.accuracy,
+    accuracy_recalibrated: await score(),
     bn_recalibration_images: n,
   };
 }
@@ -327,10 +396,19 @@ async function testResult(model: tf.LayersModel, data: Dataset, positive: number
   };
 }
 
-/** Which won, per student (KD vs alone), and how far the compressed models are from the teacher. */
-function compare(rows: ResultRow[], students: string[], teacher: string, teacherAcc: number) {
-  const acc = (variant: string) => rows.find((r) => r.variant === variant)?.accuracy as number | undefined;
-  const students_: Record<string, unknown> = {};
+/**
+ * Which won, per student (KD vs alone), and how far the compressed models are from the teacher,
+ * in points of the task's primary metric.
+ */
+function compare(
+  rows: CompressRow[],
+  students: string[],
+  teacher: string,
+  teacherAcc: number,
+  task: AnyTask,
+) {
+  const acc = (variant: string) => primaryOf(rows.find((r) => r.variant === variant), task);
+  const students_: Comparison["students"] = {};
   for (const s of students) {
     const alone = acc(`${s}_alone`)!, kd = acc(`${s}_kd`)!;
     const delta = (kd - alone) * 100;
@@ -338,14 +416,15 @@ function compare(rows: ResultRow[], students: string[], teacher: string, teacher
       alone: round4(alone),
       distillation: round4(kd),
       delta_points: Number(delta.toFixed(2)),
-      winner: Math.abs(delta) < 1e-9 ? "tie" : delta > 0 ? "distillation" : "alone",
+      winner: Math.abs(delta) < 1e-9 ? "tie" : better(kd, alone, task.primary) ? "distillation" : "alone",
     };
   }
   const gap = Object.fromEntries(
-    rows.map((r) => [r.variant, Number((((r.accuracy as number) - teacherAcc) * 100).toFixed(2))]),
+    rows.map((r) => [r.variant, Number(((primaryOf(r, task)! - teacherAcc) * 100).toFixed(2))]),
   );
   // The issue's acceptance: KD Medium and the 50 %-pruned + fine-tuned teacher within 1 point.
-  const within = (variant: string) => variant in gap ? gap[variant] >= -1 : undefined;
+  const within = (variant: string) =>
+    variant in gap ? (task.primary.higherIsBetter ? gap[variant] >= -1 : gap[variant] <= 1) : undefined;
   return {
     teacher_accuracy: round4(teacherAcc),
     students: students_,

@@ -12,13 +12,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { z } from "zod";
-import type { ModelRecord, ResultsPart, StageContext, StageResult } from "../core/types.ts";
+import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
 import { loadModel } from "../models/io.ts";
 import { exportVariant, FORMATS, type VariantExport } from "../export/variant.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import type { ModelRecord } from "../tasks/classification_records.ts";
+import type { TaskName } from "../tasks/mod.ts";
+import type { CompressPart } from "./compress.ts";
+import type { TrainPart } from "./train.ts";
 
 const METHODS = ["minmax", "percentile"] as const;
 
@@ -63,10 +67,20 @@ export interface ExportRecord extends VariantExport {
   flops: number;
 }
 
+/** The export stage's results.part.json. */
+export interface ExportPart {
+  task: TaskName;
+  exports: Record<string, ExportRecord>;
+  /** ONNX input layout. */
+  layout: "NHWC" | "NCHW";
+  input_name: "input";
+  outputs: string[];
+}
+
 /** Export every variant of the train and compress stages. */
 export async function run(ctx: StageContext<ExportParams>): Promise<StageResult> {
   const p = ctx.params;
-  const sources = await readSources(ctx);
+  const { sources, task } = await readSources(ctx);
   if (Object.keys(sources).length === 0) {
     throw new Error(
       `export: no models found in the results.part.json of ${JSON.stringify(Object.keys(ctx.depDirs))}`,
@@ -124,9 +138,10 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
     bar.tick(1, { model: name });
   }
   bar.done();
-  const part: ResultsPart = {
+  const part: ExportPart = {
+    task,
     exports,
-    layout: p.layout.toUpperCase(),
+    layout: p.layout === "nchw" ? "NCHW" : "NHWC",
     input_name: "input",
     outputs: p.probs ? ["logits", "probs"] : ["logits"],
   };
@@ -150,19 +165,30 @@ interface Source {
   record: ModelRecord;
 }
 
-/** Model records of the train and compress stages (compress may be absent). */
-async function readSources(ctx: StageContext<ExportParams>): Promise<Record<string, Source>> {
+/** Model records of the train and compress stages (compress may be absent), and their task. */
+async function readSources(
+  ctx: StageContext<ExportParams>,
+): Promise<{ sources: Record<string, Source>; task: TaskName }> {
   const sources: Record<string, Source> = {};
+  let task: TaskName | undefined;
   for (const stage of ["train", "compress"]) {
     const dir = ctx.depDirs[stage];
     if (!dir) continue;
-    let part: ResultsPart;
+    let part: Partial<Pick<TrainPart | CompressPart, "task" | "models">>;
     try {
       part = JSON.parse(await Deno.readTextFile(join(dir, "results.part.json")));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
       throw new Error(`export: cannot read "${join(dir, "results.part.json")}": ${(error as Error).message}`);
     }
+    // Parts written before the task was recorded are classification.
+    const partTask = part.task ?? "classification";
+    if (task && partTask !== task) {
+      throw new Error(
+        `export: stage "${stage}" records task "${partTask}" but an earlier stage records "${task}"`,
+      );
+    }
+    task = partTask;
     for (const [name, record] of Object.entries(part.models ?? {})) {
       if (sources[name]) {
         throw new Error(`export: variant "${name}" comes from both ${sources[name].stage} and ${stage}`);
@@ -170,5 +196,5 @@ async function readSources(ctx: StageContext<ExportParams>): Promise<Record<stri
       sources[name] = { stage, dir, record };
     }
   }
-  return sources;
+  return { sources, task: task ?? "classification" };
 }

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { z } from "zod";
-import type { ModelRecord, ResultRow, ResultsPart, StageContext, StageResult } from "../core/types.ts";
+import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
@@ -14,6 +14,21 @@ import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
 import { saveModel } from "../models/io.ts";
 import { fitClassifier, fitOptions } from "../train/fit.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import type { ModelRecord } from "../tasks/classification_records.ts";
+import { classification, type PrimaryFields, primaryFields, primaryOf, type TaskName } from "../tasks/mod.ts";
+import type { RowBase } from "./parts.ts";
+
+/** A row the train stage writes: a trained model's facts and its test metric (tfjs, local). */
+export interface TrainRow extends RowBase, PrimaryFields {}
+
+/** The train stage's results.part.json. */
+export interface TrainPart {
+  task: TaskName;
+  models: Record<string, ModelRecord>;
+  rows: TrainRow[];
+  /** The first test images' predictions, by model (the report's sample grid). */
+  predictions: Record<string, SamplePrediction[]>;
+}
 
 export const paramsSchema = z.object({
   /** Which of the seed's models to train (names from CLASSIFIERS). */
@@ -49,9 +64,10 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
     );
   }
   await initEngine();
+  const task = classification(positive);
   const models: Record<string, ModelRecord> = {};
   const predictions: Record<string, SamplePrediction[]> = {};
-  const rows: ResultRow[] = [];
+  const rows: TrainRow[] = [];
   for (const name of p.models) {
     const spec = CLASSIFIERS[name];
     const model = buildClassifier(
@@ -80,25 +96,25 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
       technique: "baseline",
       ...counts,
       size_bytes: bytes,
-      accuracy: fit.test.accuracy,
+      ...primaryFields(task, primaryOf(fit.test, task)),
       runtime: `tfjs-${tf.getBackend()}`,
       format: "tfjs",
       device: "local",
     });
     ctx.log.info(
-      `${name}: test accuracy ${(fit.test.accuracy * 100).toFixed(2)} % (best epoch ${fit.bestEpoch}, ${
-        fit.seconds.toFixed(0)
-      } s)`,
+      `${name}: test ${task.primary.name} ${
+        (primaryOf(fit.test, task)! * 100).toFixed(2)
+      } % (best epoch ${fit.bestEpoch}, ${fit.seconds.toFixed(0)} s)`,
     );
     predictions[name] = samplePredictions(model, data, p.sample_predictions);
     model.dispose();
   }
-  const part: ResultsPart = { models, rows, predictions };
+  const part: TrainPart = { task: task.name, models, rows, predictions };
   await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: Object.fromEntries(
       Object.entries(models).map(([name, m]) => [name, {
-        test_accuracy: Number(m.test.accuracy.toFixed(4)),
+        [`test_${task.primary.name}`]: Number(primaryOf(m.test, task)!.toFixed(4)),
         best_epoch: m.best_epoch,
         epochs_run: m.history.length,
         seconds: Math.round(m.train_seconds),
@@ -107,7 +123,8 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
   };
 }
 
-interface SamplePrediction {
+/** A test image's true label, predicted class and its softmax probability. */
+export interface SamplePrediction {
   index: number;
   label: string;
   predicted: string;

@@ -4,7 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashString, seededRandom, shuffled } from "../core/random.ts";
-import type { ClassifierMetrics, EpochRecord, StageContext } from "../core/types.ts";
+import type { StageContext } from "../core/types.ts";
+import type { ClassifierMetrics, EpochRecord } from "../tasks/classification_records.ts";
 import { type Dataset, type DatasetSplit, toFloatBatch } from "../data/dataset.ts";
 import { createTrainer } from "../engine/mod.ts";
 import { argmaxRows, classification } from "../tasks/mod.ts";

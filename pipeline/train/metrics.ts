@@ -1,5 +1,5 @@
 /** Classification metrics from predicted and true labels. */
-import type { ClassifierMetrics } from "../core/types.ts";
+import type { ClassifierMetrics } from "../tasks/classification_records.ts";
 
 /**
  * Accuracy, and precision / recall / F1 of `positive`, with the confusion matrix.
