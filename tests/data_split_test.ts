@@ -32,13 +32,15 @@ Deno.test("listClassImages sorts paths and ignores other classes and non-images"
     for (const f of ["b/z.png", "b/sub/a.jpg", "b/notes.txt", "a/2.png", "a/10.PNG", "other/x.png"]) {
       await Deno.writeFile(join(dir, f), new Uint8Array([1]));
     }
-    const entries = await listClassImages(dir, ["b", "a"]);
+    const { entries, ignored } = await listClassImages(dir, ["b", "a"]);
     assertEquals(entries.map((e) => [e.path, e.label]), [
       ["b/sub/a.jpg", 0],
       ["b/z.png", 0],
       ["a/10.PNG", 1],
       ["a/2.png", 1],
     ]);
+    assertEquals(ignored.map((f) => f.path), ["b/notes.txt"]);
+    assert(ignored[0].reason.startsWith("not an image (by extension"), ignored[0].reason);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

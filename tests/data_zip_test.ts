@@ -37,7 +37,7 @@ Deno.test("zip extraction into the cache, reused on the second call", async () =
     const bytes = zipSync({ "Dataset/with_mask/a.png": strToU8("x"), "Dataset/": new Uint8Array() });
     await Deno.writeFile(zip, bytes);
     const out = await resolveZip({ path: zip, cacheDir: dir, sha256: await sha256Hex(bytes) });
-    assertEquals(await Deno.readTextFile(join(out, "Dataset/with_mask/a.png")), "x");
+    assertEquals(await Deno.readTextFile(join(out.dir, "Dataset/with_mask/a.png")), "x");
     assertEquals(await resolveZip({ path: zip, cacheDir: dir }), out);
   });
 });
@@ -61,7 +61,7 @@ Deno.test("checksum mismatch: local zip and downloaded zip", async () => {
     assert(!(await Deno.stat(join(dir, "downloads", `${wrong}.zip`)).then(() => true, () => false)));
     // With the right checksum the download lands in the cache (via a temp file) and is extracted.
     const good = await sha256Hex(bytes);
-    const out = await resolveZip({ url, cacheDir: dir, sha256: good, fetch: stub });
+    const { dir: out } = await resolveZip({ url, cacheDir: dir, sha256: good, fetch: stub });
     assertEquals(await Deno.readTextFile(join(out, "a/b.png")), "x");
     assertEquals([...Deno.readDirSync(join(dir, "downloads"))].map((e) => e.name), [`${good}.zip`]);
   });

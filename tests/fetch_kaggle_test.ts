@@ -85,7 +85,7 @@ Deno.test("HTTP errors and fetch failures are redacted", async () => {
 Deno.test("kaggle source through the stage: zip downloaded, extracted, decoded; no credential in logs or outputs", async () => {
   await withTemp(async (base) => {
     const files: Record<string, Uint8Array> = {};
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 6; i++) { // 6 per class: every split gets an image at 0.7/0.15/0.15
       for (const [c, mask] of [["with_mask", true], ["without_mask", false]] as const) {
         const raw = generateFace(i, mask, 32);
         files[`Dataset/${c}/${i}.png`] = await sharp(raw, { raw: { width: 32, height: 32, channels: 3 } })
@@ -112,7 +112,7 @@ Deno.test("kaggle source through the stage: zip downloaded, extracted, decoded; 
       fetch: stub.fn,
       env: envOf({ KAGGLE_USERNAME: USER, KAGGLE_KEY: KEY }),
     });
-    assertEquals(summary.images, 8);
+    assertEquals(summary.images, 12);
     assertEquals(stub.calls.map((c) => c.url), [
       "https://www.kaggle.com/api/v1/datasets/download/vijaykumar1799/face-mask-detection",
     ]);
@@ -126,6 +126,6 @@ Deno.test("kaggle source through the stage: zip downloaded, extracted, decoded; 
       fetch: stub.fn,
       env: envOf({}),
     });
-    assertEquals([again.summary.from_cache, stub.calls.length], [8, 1]);
+    assertEquals([again.summary.from_cache, stub.calls.length], [12, 1]);
   });
 });

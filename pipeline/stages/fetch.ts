@@ -3,22 +3,25 @@
  * them with sharp, split them stratified with the profile seed, and write raw uint8 NHWC
  * split files plus dataset.json, manifest.csv and results.part.json.
  *
- * Bad images (empty, truncated, not an image) are skipped, listed and warned about;
- * structural problems (missing folder or class, empty class, checksum mismatch, zip slip)
- * stop the stage with an error naming the path or field.
+ * Bad images (empty, truncated, not an image) are skipped, listed and warned about; files
+ * never read (non-image files and zip entries, symbolic links outside the source folder)
+ * are listed as ignored. Structural problems (missing folder or class, empty class, checksum
+ * mismatch, zip slip, a zip over its limits, a split too small) stop the stage with an
+ * ExpectedError naming the path, entry or field.
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import { stringify } from "csv-stringify/sync";
+import { ExpectedError } from "../core/errors.ts";
 import type { StageContext, StageResult } from "../core/types.ts";
 import { sha256Hex } from "../data/_hash.ts";
 import type { DatasetInfo } from "../data/dataset.ts";
 import { decodeImage, RESIZE_FIT, TensorCache } from "../data/decode.ts";
-import { findClassRoot, type ImageEntry, listClassImages } from "../data/sources/dir.ts";
+import { findClassRoot, type IgnoredFile, type ImageEntry, listClassImages } from "../data/sources/dir.ts";
 import { downloadKaggle, type KaggleOptions } from "../data/sources/kaggle.ts";
 import { syntheticDir } from "../data/sources/synthetic.ts";
-import { type FetchFn, resolveZip } from "../data/sources/zip.ts";
-import { type SplitName, SPLITS, stratifiedSplit } from "../data/split.ts";
+import { DEFAULT_ZIP_LIMITS, type FetchFn, resolveZip } from "../data/sources/zip.ts";
+import { checkSplitSizes, type SplitName, SPLITS, stratifiedSplit } from "../data/split.ts";
 
 const sha256Field = z.string().regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex digits");
 
@@ -49,6 +52,15 @@ export const paramsSchema = z.strictObject({
   })
     .default({ train: 0.7, val: 0.15, test: 0.15 })
     .refine((s) => Math.abs(s.train + s.val + s.test - 1) < 1e-6, "split fractions must sum to 1"),
+  /** zip/kaggle: what the archive may expand to, checked before anything is inflated (reasons in zip.ts). */
+  zip_limits: z.strictObject({
+    /** Total uncompressed bytes of the image entries (2 GiB). */
+    max_total_bytes: z.int().min(1).default(DEFAULT_ZIP_LIMITS.max_total_bytes),
+    /** Entries in the archive, folders and skipped files included (100,000). */
+    max_entries: z.int().min(1).default(DEFAULT_ZIP_LIMITS.max_entries),
+    /** Uncompressed / compressed size of any entry over 1 MiB (200). */
+    max_ratio: z.number().min(1).default(DEFAULT_ZIP_LIMITS.max_ratio),
+  }).default(DEFAULT_ZIP_LIMITS),
 }).superRefine((p, ctx) => {
   if (p.source === "dir" && !p.path) {
     ctx.addIssue({ code: "custom", path: ["path"], message: 'source "dir" needs "path"' });
@@ -79,7 +91,11 @@ interface Decoded {
   pixels: Uint8Array;
 }
 
-async function sourceRoot(ctx: StageContext<FetchParams>, deps: FetchDeps): Promise<string> {
+/** The folder holding the class folders, and the zip entries that were not extracted. */
+async function sourceRoot(
+  ctx: StageContext<FetchParams>,
+  deps: FetchDeps,
+): Promise<{ root: string; ignored: IgnoredFile[] }> {
   const p = ctx.params, abs = (x: string) => (isAbsolute(x) ? x : resolve(ctx.root, x));
   const fetchFn = deps.fetch ?? ((input, init) => globalThis.fetch(input, init));
   if (p.source === "synthetic") {
@@ -89,17 +105,18 @@ async function sourceRoot(ctx: StageContext<FetchParams>, deps: FetchDeps): Prom
       return () => (bar.tick(), --left === 0 && bar.done());
     });
     ctx.log.info(`synthetic faces ${generated ? "generated into" : "reused from"} ${dir}`);
-    return dir;
+    return { root: dir, ignored: [] };
   }
-  if (p.source === "dir") return abs(p.path!);
+  if (p.source === "dir") return { root: abs(p.path!), ignored: [] };
   const zipOpts = { cacheDir: ctx.cacheDir, fetch: fetchFn, sha256: p.sha256 };
-  const extracted = p.source === "zip"
-    ? await resolveZip({ ...zipOpts, path: p.path && abs(p.path), url: p.url })
+  const { dir, skipped } = p.source === "zip"
+    ? await resolveZip({ ...zipOpts, path: p.path && abs(p.path), url: p.url, limits: p.zip_limits })
     : await resolveZip({
       cacheDir: ctx.cacheDir,
       path: await downloadKaggle(p.dataset, { ...zipOpts, env: deps.env, home: deps.home }),
+      limits: p.zip_limits,
     });
-  return findClassRoot(extracted, p.classes);
+  return { root: await findClassRoot(dir, p.classes), ignored: skipped };
 }
 
 /** Hash, then decode (or read from the tensor cache) every entry, a few at a time. */
@@ -141,16 +158,28 @@ async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) 
 /** Run the fetch stage. */
 export async function run(ctx: StageContext<FetchParams>, deps: FetchDeps = {}): Promise<StageResult> {
   const p = ctx.params;
-  const root = await sourceRoot(ctx, deps);
-  const entries = await listClassImages(root, p.classes);
-  const { items, skipped, decoded, fromCache } = await decodeAll(ctx, entries);
+  const source = await sourceRoot(ctx, deps);
+  const root = source.root;
+  const listed = await listClassImages(root, p.classes);
+  const ignored = [...source.ignored, ...listed.ignored];
+  // Links and special files are worth a warning; non-image files and zip entries only a count.
+  for (const f of ignored.filter((f) => /symbolic link|not a regular file/.test(f.reason))) {
+    ctx.log.warn(`ignored "${f.path}": ${f.reason}`);
+  }
+  if (ignored.length > 0) ctx.log.info(`${ignored.length} files ignored (listed in the summary)`);
+  const { items, skipped, decoded, fromCache } = await decodeAll(ctx, listed.entries);
   for (const [c, name] of p.classes.entries()) {
     if (!items.some((d) => d.entry.label === c)) {
-      throw new Error(
+      throw new ExpectedError(
         `Class "${name}" has no readable images in "${join(root, name)}" (all ${skipped.length} skipped)`,
       );
     }
   }
+  checkSplitSizes(
+    p.classes.map((_, c) => items.filter((d) => d.entry.label === c).length),
+    p.classes,
+    p.split,
+  );
 
   const split = stratifiedSplit(items.map((d) => d.entry.label), p.classes.length, p.split, ctx.seed);
   const per = p.size * p.size * 3;
@@ -195,6 +224,7 @@ export async function run(ctx: StageContext<FetchParams>, deps: FetchDeps = {}):
     total,
     counts,
     skipped,
+    ignored,
   };
   await Deno.writeTextFile(
     join(ctx.outDir, "results.part.json"),
@@ -204,6 +234,14 @@ export async function run(ctx: StageContext<FetchParams>, deps: FetchDeps = {}):
     `${items.length} images: ${decoded} decoded, ${fromCache} from cache, ${skipped.length} skipped`,
   );
   return {
-    summary: { ...dataset, decoded, from_cache: fromCache, skipped: skipped.length, skipped_files: skipped },
+    summary: {
+      ...dataset,
+      decoded,
+      from_cache: fromCache,
+      skipped: skipped.length,
+      skipped_files: skipped,
+      ignored: ignored.length,
+      ignored_files: ignored,
+    },
   };
 }

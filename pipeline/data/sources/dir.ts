@@ -1,20 +1,45 @@
 /**
  * The `dir` source: one sub-folder per class (Kaggle's face-mask-detection layout:
  * with_mask/, without_mask/, mask_weared_incorrect/). Only the requested classes are read.
+ *
+ * The folders are walked without following links blindly: a link to a file is used only when
+ * its real path lies inside the source folder, a link to a folder only when it lies inside the
+ * class folder (and was not read already). Everything left out (links outside or broken,
+ * non-image files) is returned with the reason, so the stage can list it.
  */
 import { join, relative, sep } from "node:path";
+import { ExpectedError } from "../../core/errors.ts";
 
 /** File extensions treated as images; anything else in a class folder is ignored. */
 export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"];
+
+/** Whether a file name has one of {@link IMAGE_EXTENSIONS} (any case). */
+export function isImageName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return IMAGE_EXTENSIONS.some((x) => lower.endsWith(x));
+}
 
 /** One image file of a class. */
 export interface ImageEntry {
   /** Path relative to the dataset root, with forward slashes. */
   path: string;
-  /** Absolute (or root-joined) path to read. */
+  /** Absolute (or root-joined) path to read; a link's real path. */
   file: string;
   /** Index into the classes array. */
   label: number;
+}
+
+/** A file, folder or link that was not used, and why. */
+export interface IgnoredFile {
+  /** Path relative to the dataset root (or the zip entry name), with forward slashes. */
+  path: string;
+  reason: string;
+}
+
+/** The images of the requested classes and what was left out of their folders. */
+export interface ClassImages {
+  entries: ImageEntry[];
+  ignored: IgnoredFile[];
 }
 
 async function statKind(path: string): Promise<"dir" | "file" | "missing"> {
@@ -26,43 +51,118 @@ async function statKind(path: string): Promise<"dir" | "file" | "missing"> {
   }
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
-  for await (const e of Deno.readDir(dir)) {
-    const p = join(dir, e.name);
-    if (e.isDirectory) await walk(p, out);
-    else if (e.isFile && IMAGE_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x))) out.push(p);
+const inside = (path: string, folder: string) => path === folder || path.startsWith(folder + sep);
+const byPath = <T extends { path: string }>(a: T, b: T) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+interface Walk {
+  root: string;
+  realRoot: string;
+  /** Real path of the class folder: a link to a folder outside it would pull in other classes. */
+  realClass: string;
+  /** Real paths of the folders already walked (a link loop or a second link to one is not re-read). */
+  seen: Set<string>;
+  files: { path: string; file: string }[];
+  ignored: IgnoredFile[];
+}
+
+async function walk(dir: string, w: Walk): Promise<void> {
+  const names: Deno.DirEntry[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e);
+  names.sort((a, b) => (a.name < b.name ? -1 : 1)); // the first of two ways to one folder is the same on any file system
+  for (const e of names) {
+    const p = join(dir, e.name), rel = relative(w.root, p).split(sep).join("/");
+    const ignore = (reason: string) => w.ignored.push({ path: rel, reason });
+    let real = p, isDir = e.isDirectory, isFile = e.isFile;
+    if (e.isSymlink) {
+      const target = await Deno.readLink(p).catch(() => "?");
+      const resolved = await Deno.realPath(p).catch(() => null);
+      if (resolved === null) {
+        ignore(`broken symbolic link to ${target}`);
+        continue;
+      }
+      if (!inside(resolved, w.realRoot)) {
+        ignore(`symbolic link to a path outside the source folder: ${resolved}`);
+        continue;
+      }
+      const st = await Deno.stat(resolved);
+      [real, isDir, isFile] = [resolved, st.isDirectory, st.isFile];
+      if (isDir && !inside(resolved, w.realClass)) {
+        ignore(`symbolic link to a folder outside its class folder: ${resolved}`);
+        continue;
+      }
+    }
+    if (isDir) {
+      const key = await Deno.realPath(real);
+      if (w.seen.has(key)) {
+        ignore(`symbolic link to a folder already read: ${relative(w.realRoot, key) || "."}`);
+        continue;
+      }
+      w.seen.add(key);
+      await walk(p, w);
+    } else if (isFile && isImageName(e.name)) w.files.push({ path: rel, file: real });
+    else if (isFile) ignore(`not an image (by extension: ${IMAGE_EXTENSIONS.join(" ")})`);
+    else ignore("not a regular file");
   }
 }
 
 /**
  * List the image files of each class under `root`, sorted by path (so the result does
- * not depend on file-system order). Throws, naming the folder, when the root or a class
- * folder is missing or a class folder holds no image files.
+ * not depend on file-system order), and what was ignored. Throws, naming the folder, when
+ * the root or a class folder is missing, a class folder is a link outside the root, or a
+ * class folder holds no image files.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listClassImages } from "./dir.ts";
+ * const root = await Deno.makeTempDir();
+ * for (const c of ["a", "b"]) await Deno.mkdir(`${root}/${c}`);
+ * await Deno.writeFile(`${root}/a/1.png`, new Uint8Array([1]));
+ * await Deno.writeFile(`${root}/b/2.jpg`, new Uint8Array([1]));
+ * const outside = await Deno.makeTempFile({ suffix: ".png" });
+ * await Deno.symlink(outside, `${root}/b/3.png`); // a link to a file outside the root
+ * const { entries, ignored } = await listClassImages(root, ["a", "b"]);
+ * assert(entries.length === 2 && ignored[0].reason.includes("outside the source folder"));
+ * await Deno.remove(root, { recursive: true });
+ * await Deno.remove(outside);
+ * ```
  */
-export async function listClassImages(root: string, classes: string[]): Promise<ImageEntry[]> {
+export async function listClassImages(root: string, classes: string[]): Promise<ClassImages> {
   const kind = await statKind(root);
   if (kind !== "dir") {
-    throw new Error(
+    throw new ExpectedError(
       `Cannot read dataset folder "${root}": ${kind === "missing" ? "not found" : "not a folder"}`,
     );
   }
+  const realRoot = await Deno.realPath(root);
   const entries: ImageEntry[] = [];
+  const ignored: IgnoredFile[] = [];
   for (const [label, name] of classes.entries()) {
     const dir = join(root, name);
     const k = await statKind(dir);
     if (k !== "dir") {
-      throw new Error(`Cannot read class folder "${dir}": ${k === "missing" ? "not found" : "not a folder"}`);
+      throw new ExpectedError(
+        `Cannot read class folder "${dir}": ${k === "missing" ? "not found" : "not a folder"}`,
+      );
     }
-    const files: string[] = [];
-    await walk(dir, files);
-    if (files.length === 0) {
-      throw new Error(`Class folder "${dir}" is empty: no ${IMAGE_EXTENSIONS.join("/")} files`);
+    const realDir = await Deno.realPath(dir);
+    if (!inside(realDir, realRoot)) {
+      throw new ExpectedError(
+        `Class folder "${dir}" is a symbolic link to a path outside the source folder: ${realDir}; ` +
+          `point fetch.params.path at a folder that holds the class folders themselves`,
+      );
     }
-    for (const file of files) {
-      entries.push({ path: relative(root, file).split(sep).join("/"), file, label });
+    const w: Walk = { root, realRoot, realClass: realDir, seen: new Set([realDir]), files: [], ignored };
+    await walk(dir, w);
+    if (w.files.length === 0) {
+      throw new ExpectedError(`Class folder "${dir}" is empty: no ${IMAGE_EXTENSIONS.join("/")} files`);
     }
+    for (const f of w.files) entries.push({ ...f, label });
   }
-  return entries.sort((a, b) => a.label - b.label || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return {
+    entries: entries.sort((a, b) => a.label - b.label || byPath(a, b)),
+    ignored: ignored.sort(byPath),
+  };
 }
 
 /**

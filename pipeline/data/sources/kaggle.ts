@@ -4,6 +4,7 @@
  * printed, logged, written or put in an error message.
  */
 import { join } from "node:path";
+import { ExpectedError, isExpected } from "../../core/errors.ts";
 import { downloadFile, type FetchFn } from "./zip.ts";
 
 /** Kaggle API credentials. */
@@ -29,7 +30,7 @@ export async function loadKaggleCredentials(src: CredentialSource = {}): Promise
   try {
     text = await Deno.readTextFile(file);
   } catch {
-    throw new Error(`No Kaggle credentials: set KAGGLE_USERNAME and KAGGLE_KEY, or create "${file}"`);
+    throw new ExpectedError(`No Kaggle credentials: set KAGGLE_USERNAME and KAGGLE_KEY, or create "${file}"`);
   }
   let parsed: unknown;
   try {
@@ -39,7 +40,9 @@ export async function loadKaggleCredentials(src: CredentialSource = {}): Promise
   }
   const p = parsed as Partial<KaggleCredentials> | null;
   if (typeof p?.username !== "string" || typeof p?.key !== "string" || !p.username || !p.key) {
-    throw new Error(`Cannot read Kaggle credentials "${file}": expected JSON with "username" and "key"`);
+    throw new ExpectedError(
+      `Cannot read Kaggle credentials "${file}": expected JSON with "username" and "key"`,
+    );
   }
   return { username: p.username, key: p.key };
 }
@@ -49,7 +52,9 @@ export function kaggleRequest(
   dataset: string,
   creds: KaggleCredentials,
 ): { url: string; headers: Record<string, string> } {
-  if (!/^[\w.-]+\/[\w.-]+$/.test(dataset)) throw new Error(`Kaggle dataset "${dataset}" is not "owner/name"`);
+  if (!/^[\w.-]+\/[\w.-]+$/.test(dataset)) {
+    throw new ExpectedError(`Kaggle dataset "${dataset}" is not "owner/name"`);
+  }
   return {
     url: `https://www.kaggle.com/api/v1/datasets/download/${dataset}`,
     headers: { Authorization: `Basic ${btoa(`${creds.username}:${creds.key}`)}` },
@@ -90,7 +95,8 @@ export async function downloadKaggle(dataset: string, opts: KaggleOptions): Prom
       label: `kaggle:${dataset}`,
     });
   } catch (e) {
-    throw new Error(redact(e instanceof Error ? e.message : String(e), creds));
+    const message = redact(e instanceof Error ? e.message : String(e), creds);
+    throw isExpected(e) ? new ExpectedError(message) : new Error(message); // a bug keeps the "not expected" mark
   }
   return dest;
 }
