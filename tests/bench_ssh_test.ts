@@ -1,8 +1,10 @@
 /**
  * Bench over SSH, end to end against a throw-away sshd on 127.0.0.1 (the "device" is this
- * machine, runtime Deno, onnxruntime-node from this repo's node_modules via the device's
- * `node_modules` option), plus its failure cases. Needs /usr/sbin/sshd (Debian openssh-server):
- * skipped without it, except when CI=true, where it fails.
+ * machine, runtime Deno, onnxruntime-node installed for the "board" with the README's offline
+ * command and found via the device's `node_modules` option), the device cache and `--force`,
+ * plus its failure cases. Needs /usr/sbin/sshd (Debian openssh-server): skipped without it, except
+ * when CI=true, where it fails (as it does without npm; elsewhere the board then uses this repo's
+ * node_modules).
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { existsSync } from "node:fs";
@@ -13,6 +15,7 @@ import { initEngine } from "../pipeline/engine/mod.ts";
 import { buildBundle } from "../pipeline/bench/bundle.ts";
 import { benchDevice, type DeviceConfig, deviceSchema } from "../pipeline/bench/devices.ts";
 import { classifySshFailure, parseTarget, quotePath, shellQuote } from "../pipeline/bench/ssh.ts";
+import { isExpected } from "../pipeline/core/errors.ts";
 import { parseTrtexec } from "../pipeline/bench/trtexec.ts";
 import * as benchStage from "../pipeline/stages/bench.ts";
 import * as exportStage from "../pipeline/stages/export.ts";
@@ -24,6 +27,17 @@ import { randomizeBatchNorm } from "./_export_helpers.ts";
 import { stageContext as context } from "./_stage_context.ts";
 
 const HOSTILE = "a'; rm -rf ~; echo '";
+
+/**
+ * The README's board set-up step. onnxruntime-node's install script otherwise downloads the CUDA
+ * build from api.nuget.org on linux/x64, which fails offline; the CPU build ships in the package.
+ */
+const BOARD_INSTALL = "ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node@1.30.0";
+
+Deno.test("README: the board set-up step is the offline install the SSH test runs", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  assert(readme.includes(`\`${BOARD_INSTALL}\``), `README.md should show \`${BOARD_INSTALL}\``);
+});
 
 Deno.test("ssh: shellQuote survives hostile names (checked by a real sh, HOME in a temp dir)", async () => {
   const home = await Deno.makeTempDir({ prefix: "edgeslim_quote_" });
@@ -156,6 +170,48 @@ const SSHD = "/usr/sbin/sshd";
 const HAVE_SSHD = existsSync(SSHD);
 const CI = Deno.env.get("CI") === "true";
 if (!HAVE_SSHD && !CI) console.warn(`bench_ssh_test: ${SSHD} not found: skipping the SSH end-to-end test`);
+
+/**
+ * Set the "board" up as the README says: `BOARD_INSTALL` in `dir`, with npm's own registry only
+ * (nothing else reachable is assumed); returns its node_modules, checked to load under Node.js.
+ */
+async function installBoard(dir: string): Promise<string> {
+  if (!(await sh("sh", ["-c", "command -v npm || true"]))) {
+    if (CI) throw new Error("CI=true but npm is missing: install Node.js with npm");
+    console.warn("bench_ssh_test: npm not found: the board uses this repo's node_modules");
+    return resolve("node_modules");
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  const npm = await new Deno.Command("sh", {
+    args: ["-c", `${BOARD_INSTALL} --no-audit --no-fund`],
+    cwd: dir,
+    env: { ONNXRUNTIME_NODE_INSTALL_CUDA: "", npm_config_onnxruntime_node_install: "" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(npm.stdout) + new TextDecoder().decode(npm.stderr);
+  assert(npm.success, `${BOARD_INSTALL} failed (exit ${npm.code}):\n${log}`);
+  const nm = join(dir, "node_modules");
+  const bin = join(
+    nm,
+    "onnxruntime-node",
+    "bin",
+    "napi-v6",
+    "linux",
+    Deno.build.arch === "x86_64" ? "x64" : "arm64",
+  );
+  assert(existsSync(join(bin, "onnxruntime_binding.node")), `no CPU binding in ${bin}`);
+  assert(!existsSync(join(bin, "libonnxruntime_providers_cuda.so")), "the CUDA build was downloaded");
+  const load = await new Deno.Command("node", {
+    args: ["-e", 'console.log(require("onnxruntime-node").env.versions.node)'],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(new TextDecoder().decode(load.stdout).trim(), "1.30.0", new TextDecoder().decode(load.stderr));
+  console.log(`  board set-up: \`${BOARD_INSTALL}\` ok (${log.match(/added \d+ packages[^\n]*/)?.[0]})`);
+  return nm;
+}
 
 async function sh(cmd: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(cmd, { args, stderr: "piped" }).output();
@@ -291,6 +347,7 @@ Deno.test({
     const sshd = await startSshd(base);
     try {
       const dirs = await tinyExport(base);
+      const boardModules = await installBoard(join(base, "board"));
       const good: DeviceConfig = deviceSchema.parse({
         name: HOSTILE, // device names never reach a remote command; this one would be noticed
         ssh: "dev",
@@ -298,7 +355,7 @@ Deno.test({
         runtime: "deno",
         runtime_path: Deno.execPath(),
         workdir: join(base, "remote", "w'; touch PWNED; echo '"),
-        node_modules: resolve("node_modules"),
+        node_modules: boardModules,
         formats: ["onnx-fp32", "onnx-int8"],
       });
       // The same runner under Node.js too, where node is installed (CI has it).
@@ -342,6 +399,35 @@ Deno.test({
       assert(existsSync(good.workdir), "the hostile workdir is created literally");
       assert(!existsSync(join(base, "remote", "PWNED")) && !existsSync("PWNED"));
       console.log(`  device info: ${JSON.stringify(info)}`);
+
+      // Unchanged bundle: the results come from the device cache, and the log says how to re-measure;
+      // with --force (ctx.force) every device is measured again and its cache entry replaced.
+      const lines = async (force: boolean) => {
+        const ctx = context("bench", bench.params, base, dirs);
+        ctx.force = force;
+        await benchStage.run(ctx);
+        const part = JSON.parse(
+          await Deno.readTextFile(join(ctx.outDir, "results.part.json")),
+        ) as ResultsPart;
+        const status = (part.devices as Record<string, { status: string }>)[HOSTILE].status;
+        return { status, lines: ctx.lines.filter((l) => l.startsWith(HOSTILE)) };
+      };
+      const cached = await lines(false);
+      assertEquals(cached.status, "cached");
+      assert(
+        /^cached \(measured \d{4}-\d\d-\d\d \d\d:\d\d UTC; --force re-measures\)$/.test(
+          cached.lines.at(-1)!.slice(HOSTILE.length + 2),
+        ),
+        cached.lines.join("\n"),
+      );
+      const forced = await lines(true);
+      assertEquals(forced.status, "done");
+      assertEquals(forced.lines.map((l) => l.slice(HOSTILE.length + 2)), [
+        "connected, copying bundle",
+        "running deno",
+        "re-measured (--force)",
+      ]);
+      console.log(`  without --force: ${cached.lines.at(-1)}\n  with --force: ${forced.lines.join(" / ")}`);
 
       // Failure cases, all at once; each must name the device and the cause.
       const data = await loadDataset(dirs.fetch);
@@ -396,15 +482,16 @@ Deno.test({
       // A failing device fails the stage; the good one is cached and the rerun only retries the other.
       const refused = { ...good, name: "refused", ssh_config: variants[0][1].ssh_config };
       const both = benchStage.paramsSchema.parse({ ...params, devices: [good, refused] });
-      let message = "";
+      let message = "", expected = false;
       try {
         await benchStage.run(context("bench", both, base, dirs));
       } catch (e) {
-        message = (e as Error).message;
+        [message, expected] = [(e as Error).message, isExpected(e)];
       }
       assert(
         message.includes(`device "refused"`) && message.includes("refused") && !message.includes(HOSTILE),
       );
+      assert(expected, "a failed device is an expected failure: the runner prints its message, no stack");
       const lenient = context("bench", { ...both, fail_on_device_error: false }, base, dirs);
       await benchStage.run(lenient);
       const part = JSON.parse(

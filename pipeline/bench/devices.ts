@@ -1,7 +1,8 @@
 /**
  * Bench on devices over SSH: copy a bundle to each device's workdir, run `runner.mjs` there with
  * Node.js or Deno, bring back the JSON. Devices run in parallel; each result is cached in the
- * cache folder keyed by (device config, bundle hash), so a rerun only retries failed devices.
+ * cache folder keyed by (device config, bundle hash), so a rerun only retries failed devices
+ * (`force` re-measures every device and replaces its cached result).
  */
 import { dirname, join } from "node:path";
 import { z } from "zod";
@@ -76,9 +77,9 @@ export interface RunnerOutput {
   trtexec: { variant: string; output?: string; error?: string }[];
 }
 
-/** One device's outcome: results, or the error that stopped it. */
+/** One device's outcome: results (`measured_at`: when, ISO 8601), or the error that stopped it. */
 export type DeviceOutcome =
-  | { name: string; status: "done" | "cached"; seconds: number; output: RunnerOutput }
+  | { name: string; status: "done" | "cached"; seconds: number; measured_at: string; output: RunnerOutput }
   | { name: string; status: "failed"; seconds: number; kind: SshFailureKind | "error"; error: string };
 
 /** Cache file of a device's results for one bundle. */
@@ -94,33 +95,50 @@ export function runCommand(device: DeviceConfig, dir: string): string {
   return `cd ${dir} && ${args}${nm}`;
 }
 
+/** Options of {@linkcode benchDevice}. */
+export interface BenchDeviceOptions {
+  /** Where results are cached (`<cacheDir>/bench-devices/`). */
+  cacheDir: string;
+  /** Connect + copy + bench must finish within this many seconds. */
+  timeoutS: number;
+  /** Measure again even when a cached result exists (`--force`). @default false */
+  force?: boolean;
+  log?: (line: string) => void;
+}
+
 /**
- * Bench `bundle` on `device` (cached result when there is one); never throws: a failure is an
- * outcome naming the device and the cause.
+ * Bench `bundle` on `device` (its cached result when there is one, unless `force`); never throws:
+ * a failure is an outcome naming the device and the cause.
  */
 export async function benchDevice(
   device: DeviceConfig,
   bundle: Bundle,
-  o: { cacheDir: string; timeoutS: number; log?: (line: string) => void },
+  o: BenchDeviceOptions,
 ): Promise<DeviceOutcome> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   const cache = cachePath(o.cacheDir, device, bundle.hash);
-  try {
-    const output = JSON.parse(await Deno.readTextFile(cache)) as RunnerOutput;
-    return { name: device.name, status: "cached", seconds: seconds(), output };
-  } catch { /* not cached yet */ }
+  if (!o.force) {
+    try {
+      const output = JSON.parse(await Deno.readTextFile(cache)) as RunnerOutput;
+      const measured_at = ((await Deno.stat(cache)).mtime ?? new Date()).toISOString();
+      return { name: device.name, status: "cached", seconds: seconds(), measured_at, output };
+    } catch { /* not cached yet */ }
+  }
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(`${o.timeoutS} s, param timeout_s`), o.timeoutS * 1000);
-  const conn = await SshConnection.open({
-    device: device.name,
-    target: device.ssh,
-    options: device.options,
-    configFile: device.ssh_config,
-  });
   const signal = timeout.signal;
-  const dir = `${quotePath(device.workdir)}/${shellQuote(`bundle-${bundle.hash.slice(0, 16)}`)}`;
+  // One folder per device and bundle: two devices on one host (node and deno) must not share it.
+  const folder = `bundle-${sha256(device.name).slice(0, 8)}-${bundle.hash.slice(0, 16)}`;
+  const dir = `${quotePath(device.workdir)}/${shellQuote(folder)}`;
+  let conn: SshConnection | undefined;
   try {
+    conn = await SshConnection.open({
+      device: device.name,
+      target: device.ssh,
+      options: device.options,
+      configFile: device.ssh_config,
+    });
     const bin = shellQuote(device.runtime_path ?? device.runtime);
     await conn.exec(
       `command -v ${bin} >/dev/null 2>&1 || { echo "edgeslim: runtime not found: "${bin} >&2; exit 127; }`,
@@ -137,14 +155,20 @@ export async function benchDevice(
     await conn.exec(`rm -rf ${dir}`, { signal }).catch(() => {}); // the bundle is re-sent on a rerun
     await Deno.mkdir(dirname(cache), { recursive: true });
     await writeFileAtomic(cache, JSON.stringify(output));
-    return { name: device.name, status: "done", seconds: seconds(), output };
+    return {
+      name: device.name,
+      status: "done",
+      seconds: seconds(),
+      measured_at: new Date().toISOString(),
+      output,
+    };
   } catch (e) {
     const kind = e instanceof SshError ? e.kind : "error";
     const error = e instanceof SshError ? e.message : `device "${device.name}": ${(e as Error).message}`;
     return { name: device.name, status: "failed", seconds: seconds(), kind, error };
   } finally {
     clearTimeout(timer);
-    await conn.close();
+    await conn?.close();
   }
 }
 

@@ -13,8 +13,9 @@ export interface MachineInfo {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { machineInfo } from "./machine.ts";
- * console.assert((await machineInfo()).cores >= 1);
+ * assert((await machineInfo()).cores >= 1);
  * ```
  */
 export async function machineInfo(): Promise<MachineInfo> {

@@ -5,14 +5,16 @@
  * messages that name the device and the cause.
  */
 import { join } from "node:path";
+import { ExpectedError } from "../core/errors.ts";
 
 /**
  * Quote `s` as one word for a POSIX shell: wrap in single quotes, each `'` becomes `'\''`.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { shellQuote } from "./ssh.ts";
- * console.assert(shellQuote("a'b") === `'a'\\''b'`);
+ * assert(shellQuote("a'b") === `'a'\\''b'`);
  * ```
  */
 export function shellQuote(s: string): string {
@@ -24,8 +26,9 @@ export function shellQuote(s: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quotePath } from "./ssh.ts";
- * console.assert(quotePath("~/bench") === `"$HOME"/'bench'`);
+ * assert(quotePath("~/bench") === `"$HOME"/'bench'`);
  * ```
  */
 export function quotePath(path: string): string {
@@ -45,18 +48,21 @@ export interface SshTarget {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTarget } from "./ssh.ts";
  * const t = parseTarget("pi@raspberrypi.local:2222");
- * console.assert(t.user === "pi" && t.host === "raspberrypi.local" && t.port === 2222);
+ * assert(t.user === "pi" && t.host === "raspberrypi.local" && t.port === 2222);
  * ```
  */
 export function parseTarget(spec: string): SshTarget {
   const m = spec.match(
     /^(?:([A-Za-z0-9._][A-Za-z0-9._-]*)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_][A-Za-z0-9._-]*)(?::(\d{1,5}))?$/,
   );
-  if (!m) throw new Error(`ssh target "${spec}" is not [user@]host[:port]`);
+  if (!m) throw new ExpectedError(`ssh target "${spec}" is not [user@]host[:port]`);
   const port = m[3] ? Number(m[3]) : undefined;
-  if (port !== undefined && (port < 1 || port > 65535)) throw new Error(`ssh target "${spec}": bad port`);
+  if (port !== undefined && (port < 1 || port > 65535)) {
+    throw new ExpectedError(`ssh target "${spec}": port ${port} is not in 1..65535`);
+  }
   return { user: m[1], host: m[2].replace(/^\[(.*)\]$/, "$1"), port };
 }
 
@@ -73,8 +79,8 @@ export type SshFailureKind =
   | "timeout"
   | "remote";
 
-/** An ssh/remote failure; `message` names the device and the cause. */
-export class SshError extends Error {
+/** An ssh/remote failure (an expected one); `message` names the device and the cause. */
+export class SshError extends ExpectedError {
   constructor(readonly device: string, readonly kind: SshFailureKind, message: string) {
     super(`device "${device}": ${message}`);
     this.name = "SshError";
@@ -92,8 +98,9 @@ function tail(stderr: string, lines = 4): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifySshFailure } from "./ssh.ts";
- * console.assert(classifySshFailure(255, "Permission denied (publickey).").kind === "auth");
+ * assert(classifySshFailure(255, "Permission denied (publickey).").kind === "auth");
  * ```
  */
 export function classifySshFailure(code: number, stderr: string): { kind: SshFailureKind; message: string } {
@@ -168,7 +175,12 @@ export class SshConnection {
       ControlPersist: 120,
     };
     for (const [k, v] of Object.entries(opts)) {
-      if (!/^[A-Za-z]+$/.test(k) || /[\n\r]/.test(String(v))) throw new Error(`bad ssh option ${k}`);
+      if (!/^[A-Za-z]+$/.test(k) || /[\n\r]/.test(String(v))) {
+        const what = `ssh option ${JSON.stringify(k)} = ${JSON.stringify(v)}`;
+        throw new ExpectedError(
+          `${what}: the name must be letters and the value one line (devices[].options)`,
+        );
+      }
     }
     this.#base = [
       ...(o.configFile ? ["-F", o.configFile] : []),

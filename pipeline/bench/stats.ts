@@ -15,9 +15,10 @@ export interface LatencyStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { latencyStats } from "./stats.ts";
  * const s = latencyStats([1, 2, 3, 4]);
- * console.assert(s.latency_ms_p50 === 2.5 && s.fps === 400);
+ * assert(s.latency_ms_p50 === 2.5 && s.fps === 400);
  * ```
  */
 export function latencyStats(times: number[]): LatencyStats {

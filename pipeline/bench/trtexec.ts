@@ -1,4 +1,5 @@
 /** Parse the performance summary that TensorRT's `trtexec` prints (TensorRT 7.x to 10.x). */
+import { ExpectedError } from "../core/errors.ts";
 
 /** Latency figures of one trtexec run, in milliseconds. */
 export interface TrtexecReport {
@@ -34,11 +35,12 @@ function fields(line: string): Record<string, number> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrtexec } from "./trtexec.ts";
  * const r = parseTrtexec(
  *   "[I] Throughput: 100 qps\n[I] Latency: min = 9 ms, max = 11 ms, mean = 10 ms, median = 10 ms",
  * );
- * console.assert(r.latency_ms_mean === 10 && r.throughput_qps === 100);
+ * assert(r.latency_ms_mean === 10 && r.throughput_qps === 100);
  * ```
  */
 export function parseTrtexec(text: string): TrtexecReport {
@@ -47,13 +49,13 @@ export function parseTrtexec(text: string): TrtexecReport {
   const latencyLine = line("Latency");
   if (!throughput || !latencyLine) {
     const last = text.trim().split("\n").slice(-3).join(" | ");
-    throw new Error(`trtexec output has no performance summary (last lines: ${last})`);
+    throw new ExpectedError(`trtexec output has no performance summary (last lines: ${last})`);
   }
   const lat = fields(latencyLine);
   const gpu = fields(line("GPU Compute Time") ?? line("GPU Compute") ?? "");
   const version = text.match(/TensorRT version:\s*([\d.]+)/)?.[1] ?? versionCode(text);
   const need = (k: string) => {
-    if (lat[k] === undefined) throw new Error(`trtexec latency line has no "${k}": ${latencyLine}`);
+    if (lat[k] === undefined) throw new ExpectedError(`trtexec latency line has no "${k}": ${latencyLine}`);
     return lat[k];
   };
   return {

@@ -19,6 +19,7 @@
  * directory), the config a `deno run` of that module uses. One `deno info` per root,
  * cached by {@linkcode CodeGraphs}; ~20–100 ms each.
  */
+import { ExpectedError } from "./errors.ts";
 import { dirname, extname, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { hashFile, sha256 } from "./hash.ts";
@@ -112,7 +113,7 @@ export class CodeGraphs {
         seen.add(specifier);
         const m = bySpecifier.get(specifier);
         if (!m || m.kind === "node" || specifier.startsWith("node:")) continue;
-        if (m.error) throw new Error(`Code graph of "${rootPath}": ${specifier}: ${m.error}`);
+        if (m.error) throw new ExpectedError(`Code graph of "${rootPath}": ${specifier}: ${m.error}`);
         if (m.kind === "npm") {
           if (m.npmPackage) npmIds.add(m.npmPackage);
           continue;
@@ -232,7 +233,7 @@ async function denoInfo(path: string): Promise<DenoInfo> {
   }).output();
   if (code !== 0) {
     const why = new TextDecoder().decode(stderr).trim().split("\n").slice(0, 3).join(" ");
-    throw new Error(`Cannot list the imports of "${path}" (deno info exited ${code}): ${why}`);
+    throw new ExpectedError(`Cannot list the imports of "${path}" (deno info exited ${code}): ${why}`);
   }
   return JSON.parse(new TextDecoder().decode(stdout)) as DenoInfo;
 }

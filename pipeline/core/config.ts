@@ -14,10 +14,11 @@ import { pathExistsSync } from "./atomic_write.ts";
 import { sha256 } from "./hash.ts";
 import { findCycles, topoOrder } from "./graph.ts";
 import { describeIssue, describeValue } from "./_issues.ts";
+import { ExpectedError } from "./errors.ts";
 import type { StageModule } from "./types.ts";
 
-/** All validation errors of a pipeline file; nothing has run when this is thrown. */
-export class PipelineConfigError extends Error {
+/** All validation errors of a pipeline file; nothing has run when this is thrown (an expected failure). */
+export class PipelineConfigError extends ExpectedError {
   /** One line per problem, each starting with the file name. */
   readonly errors: string[];
   constructor(errors: string[]) {
@@ -288,9 +289,10 @@ async function importStage(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deepMerge } from "./config.ts";
  * const merged = deepMerge({ a: { b: 1, c: 2 }, d: [1] }, { a: { c: 3 }, d: [2] });
- * console.assert(JSON.stringify(merged) === '{"a":{"b":1,"c":3},"d":[2]}');
+ * assert(JSON.stringify(merged) === '{"a":{"b":1,"c":3},"d":[2]}');
  * ```
  */
 export function deepMerge(

@@ -6,6 +6,7 @@
  * size and mtime of every file as written; {@linkcode verifyOut} only stats files and rehashes
  * just those whose size or mtime changed (a touched-but-equal file still counts as unchanged).
  */
+import { ExpectedError } from "./errors.ts";
 import { removePath, writeFileAtomic } from "./atomic_write.ts";
 import { hashFile, listFiles, type ManifestEntry } from "./hash.ts";
 
@@ -62,14 +63,15 @@ export interface VerifyResult {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildManifest } from "./hash.ts";
  * import { verifyOut } from "./lock.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.txt`, "x");
  * const manifest = await buildManifest(dir);
- * console.assert((await verifyOut(dir, manifest)).ok);
+ * assert((await verifyOut(dir, manifest)).ok);
  * await Deno.writeTextFile(`${dir}/a.txt`, "yy");
- * console.assert(!(await verifyOut(dir, manifest)).ok);
+ * assert(!(await verifyOut(dir, manifest)).ok);
  * ```
  */
 export async function verifyOut(dir: string, manifest: ManifestEntry[]): Promise<VerifyResult> {
@@ -135,9 +137,9 @@ export async function acquireRunLock(dir: string): Promise<() => Promise<void>> 
     }
     const pid = Number((await Deno.readTextFile(path).catch(() => "")).trim());
     if (pid && pid !== Deno.pid && processAlive(pid)) {
-      throw new Error(`Another pipeline run (pid ${pid}) is using "${dir}"; wait for it to finish`);
+      throw new ExpectedError(`Another pipeline run (pid ${pid}) is using "${dir}"; wait for it to finish`);
     }
     await removePath(path);
   }
-  throw new Error(`Cannot claim "${path}"`);
+  throw new ExpectedError(`Cannot claim "${path}": another run keeps taking it; retry when it has finished`);
 }

@@ -12,10 +12,13 @@
  * device fails the stage fails (after caching the devices that succeeded), so the pipeline
  * records no lock entry and the next `deno task pipeline` reruns bench, reusing the cached
  * devices and retrying only the failed one; `fail_on_device_error: false` records the failure
- * and succeeds instead (a later retry then needs `--force`).
+ * and succeeds instead (a later retry then needs `--force`). `--force` re-measures every device
+ * instead of reusing its cached result; the log says which (`jetson: cached (measured …;
+ * --force re-measures)`, `jetson: re-measured (--force)`).
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { ExpectedError } from "../core/errors.ts";
 import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
@@ -103,7 +106,9 @@ export interface BenchPart {
 export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> {
   const p = ctx.params;
   const exportDir = ctx.depDirs.export;
-  if (!exportDir) throw new Error(`bench: stage "export" must be a dep of "bench" in the pipeline file`);
+  if (!exportDir) {
+    throw new ExpectedError(`bench: stage "export" must be a dep of "bench" in the pipeline file (deps)`);
+  }
   const part = JSON.parse(await Deno.readTextFile(join(exportDir, "results.part.json"))) as Partial<
     ExportPart
   >;
@@ -132,9 +137,10 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
       const outcome = await benchDevice(device, bundle, {
         cacheDir: ctx.cacheDir,
         timeoutS: p.timeout_s,
+        force: ctx.force,
         log: (line) => ctx.log.info(line),
       });
-      ctx.log.info(`${device.name}: ${outcome.status === "failed" ? outcome.error : outcome.status}`);
+      ctx.log.info(`${device.name}: ${outcomeNote(outcome, ctx.force === true)}`);
       return outcome;
     }));
     const rows = p.local ? await benchLocal(ctx, exports, layout, data, task) : [];
@@ -144,15 +150,25 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
     }
     const failed = outcomes.filter((o) => o.status === "failed");
     if (failed.length && p.fail_on_device_error) {
-      throw new Error(
-        `bench: ${failed.length} of ${outcomes.length} device(s) failed; the others are cached and a rerun ` +
-          `retries only these:\n${failed.map((o) => `  ${o.error}`).join("\n")}`,
+      throw new ExpectedError(
+        `bench: ${failed.length} of ${outcomes.length} device(s) failed; fix the cause and rerun ` +
+          "`deno task pipeline`: it retries only these (the others' results are cached; " +
+          "`fail_on_device_error: false` records the failure and goes on):\n" +
+          failed.map((o) => `  ${o.error}`).join("\n"),
       );
     }
     return await finish(ctx, rows, outcomes, task);
   } finally {
     await Deno.remove(bundleRoot, { recursive: true });
   }
+}
+
+/** The log line of a device: its error, or whether it was measured now or reused from the cache. */
+function outcomeNote(o: DeviceOutcome, forced: boolean): string {
+  if (o.status === "failed") return o.error;
+  const when = `${o.measured_at.slice(0, 16).replace("T", " ")} UTC`;
+  if (o.status === "cached") return `cached (measured ${when}; --force re-measures)`;
+  return forced ? "re-measured (--force)" : "measured";
 }
 
 /** Every exported variant × format × threads on this machine. */

@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { z } from "zod";
+import { ExpectedError } from "../core/errors.ts";
 import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
@@ -82,8 +83,9 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
   const p = ctx.params;
   const { sources, task } = await readSources(ctx);
   if (Object.keys(sources).length === 0) {
-    throw new Error(
-      `export: no models found in the results.part.json of ${JSON.stringify(Object.keys(ctx.depDirs))}`,
+    throw new ExpectedError(
+      `export: no models found in the results.part.json of ${JSON.stringify(Object.keys(ctx.depDirs))} ` +
+        '(deps of "export" should include "train" or "compress")',
     );
   }
   await initEngine();
@@ -179,19 +181,22 @@ async function readSources(
       part = JSON.parse(await Deno.readTextFile(join(dir, "results.part.json")));
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue;
-      throw new Error(`export: cannot read "${join(dir, "results.part.json")}": ${(error as Error).message}`);
+      const what = `export: cannot read "${join(dir, "results.part.json")}": ${(error as Error).message}`;
+      throw new ExpectedError(`${what} (rerun stage "${stage}" with --only ${stage} --force)`);
     }
     // Parts written before the task was recorded are classification.
     const partTask = part.task ?? "classification";
     if (task && partTask !== task) {
-      throw new Error(
+      throw new ExpectedError(
         `export: stage "${stage}" records task "${partTask}" but an earlier stage records "${task}"`,
       );
     }
     task = partTask;
     for (const [name, record] of Object.entries(part.models ?? {})) {
       if (sources[name]) {
-        throw new Error(`export: variant "${name}" comes from both ${sources[name].stage} and ${stage}`);
+        throw new ExpectedError(
+          `export: variant "${name}" comes from both ${sources[name].stage} and ${stage} (keep one)`,
+        );
       }
       sources[name] = { stage, dir, record };
     }
