@@ -13,13 +13,14 @@
  * `only` runs one stage plus whatever of its upstream is not up to date (as DVC does);
  * `force` reruns every planned stage, or with `only` just that stage.
  */
-import { dirname, relative, resolve } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
 import { CodeGraphs, codeInputs } from "./code_graph.ts";
 import { pathExists, pathExistsSync, removePath } from "./atomic_write.ts";
 import { loadPipeline, type PipelineConfig, PipelineConfigError, type StageConfig } from "./config.ts";
 import { type StageGraph, upstreamOf } from "./graph.ts";
 import { buildManifest, canonicalJson, hashPath, type ManifestEntry, manifestHash, sha256 } from "./hash.ts";
 import { acquireRunLock, type LockFile, processAlive, readLock, verifyOut, writeLock } from "./lock.ts";
+import { isExpected } from "./errors.ts";
 import { createLogger, createProgress } from "./progress.ts";
 import { type StageRecord, writeResults } from "./results.ts";
 import type { StageContext, StageStatus } from "./types.ts";
@@ -34,6 +35,8 @@ export interface RunOptions {
   only?: string;
   /** Rerun even when cached; with `only`, forces just that stage. @default false */
   force?: boolean;
+  /** Print the whole stack of a failed stage, expected failures too. @default EDGESLIM_VERBOSE=1 */
+  verbose?: boolean;
   /** Where the runner's own lines go. @default console.log */
   print?: (line: string) => void;
 }
@@ -187,7 +190,7 @@ async function visitStage(state: RunState, name: string): Promise<StageRecord> {
 
   const inputs = await stageInputs(state, stage);
   const key = sha256(canonicalJson(inputs));
-  const forced = state.options.force === true && (state.options.only ?? name) === name;
+  const forced = isForced(state.options, name);
   const entry = lock.stages[name];
   let why = forced
     ? "forced"
@@ -212,7 +215,15 @@ async function visitStage(state: RunState, name: string): Promise<StageRecord> {
   for (const d of upstreamOf(state.graph, name)) {
     if (d !== name && state.records.get(d)?.out) depDirs[d] = config.stages[d].out;
   }
-  const result = await runStage(state, stage, depDirs);
+  const resumeDir = await prepareResume(
+    stage.out,
+    key,
+    forced,
+    (line) => print(`${name}: ${line}`),
+    config.root,
+  );
+  const result = await runStage(state, stage, depDirs, resumeDir);
+  if (result.ok) await removePath(resumeDir);
   if (!result.ok) {
     print(`${name}: FAILED after ${result.seconds.toFixed(1)}s: ${result.error}`);
     if (result.where) print(result.where);
@@ -288,6 +299,7 @@ async function runStage(
   state: RunState,
   stage: StageConfig,
   depDirs: Record<string, string>,
+  resumeDir: string,
 ): Promise<StageRun> {
   const { config, artifactsDir } = state;
   const tmp = `${stage.out}.tmp-${Deno.pid}`;
@@ -300,9 +312,11 @@ async function runStage(
     seed: config.seed,
     root: config.root,
     outDir: tmp,
+    resumeDir,
     depDirs,
     artifactsDir,
     cacheDir: resolve(config.root, "data", "cache"),
+    force: isForced(state.options, stage.name),
     log: createLogger(stage.name),
     progress: (label, total, unit) =>
       createProgress(label.startsWith(stage.name) ? label : `${stage.name} ${label}`, total, unit),
@@ -314,10 +328,10 @@ async function runStage(
   } catch (e) {
     const seconds = (performance.now() - start) / 1000;
     if (!(e instanceof Error)) return { ok: false, seconds, error: String(e), tmp };
-    // The first few stack frames say where it failed without a full trace.
-    const where = (e.stack ?? "").split("\n").filter((l) => l.trim().startsWith("at ")).slice(0, 4).join(
-      "\n",
-    );
+    // An expected failure's message says it all; a bug shows its first frames; verbose: the whole stack.
+    const frames = (e.stack ?? "").split("\n").filter((l) => l.trim().startsWith("at "));
+    const verbose = state.options.verbose ?? Deno.env.get("EDGESLIM_VERBOSE") === "1";
+    const where = verbose ? frames.join("\n") : isExpected(e) ? "" : frames.slice(0, 4).join("\n");
     return { ok: false, seconds, error: e.message, where, tmp };
   }
   const seconds = (performance.now() - start) / 1000;
@@ -329,6 +343,11 @@ async function runStage(
   await Deno.rename(tmp, stage.out);
   if (hadOld) await removePath(old);
   return { ok: true, seconds, summary, manifest, out_hash: manifestHash(manifest) };
+}
+
+/** Whether `--force` applies to stage `name` (every planned stage, or with `only` just that one). */
+function isForced(options: RunOptions, name: string): boolean {
+  return options.force === true && (options.only ?? name) === name;
 }
 
 /** Write results.json / results.csv from every stage's status so far. */
@@ -361,6 +380,32 @@ function unvisitedStatus(stage: StageConfig, lock: LockFile): StageStatus {
   if (!stage.mod.implemented) return "not_implemented";
   // Only the lock entry is checked here: verifying the folder is the visit's job.
   return lock.stages[stage.name] && pathExistsSync(stage.out) ? "cached" : "missing";
+}
+
+/**
+ * The folder where a stage keeps what an interrupted run finished (`<out>.resume-<key>`): kept
+ * across a kill, used again by a run with the same inputs, removed when the stage succeeds.
+ * Folders of other keys (the inputs changed) and, with --force, this key's are discarded.
+ */
+async function prepareResume(
+  out: string,
+  key: string,
+  forced: boolean,
+  say: (line: string) => void,
+  root: string,
+): Promise<string> {
+  const dir = `${out}.resume-${key.slice(0, 12)}`, base = basename(out);
+  await Deno.mkdir(dirname(out), { recursive: true });
+  for (const e of await Array.fromAsync(Deno.readDir(dirname(out)))) {
+    const path = `${dirname(out)}/${e.name}`;
+    if (!e.name.startsWith(`${base}.resume-`)) continue;
+    if (path !== dir || forced) {
+      await removePath(path);
+      say(`discarded ${e.name} (${forced ? "--force" : "its inputs changed"})`);
+    } else say(`resuming: keeping what ${relative(root, dir)} holds`);
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  return dir;
 }
 
 /** Remove `<x>.tmp-<pid>` / `<x>.old-<pid>` left by runs that are no longer alive. */

@@ -33,12 +33,22 @@ export interface StageContext<P = Record<string, unknown>> {
   root: string;
   /** Temp folder to write outputs into; renamed to the stage's out folder on success. */
   outDir: string;
+  /**
+   * A folder that outlives an interrupted run with the same inputs: a long stage keeps finished
+   * pieces and checkpoints here to resume from; the runner removes it when the stage succeeds.
+   */
+  resumeDir?: string;
   /** Finished out folders of upstream stages, by stage name. */
   depDirs: Record<string, string>;
   /** The profile's artifacts folder (artifacts/<profile>), where results.json lives. */
   artifactsDir: string;
   /** Persistent cache folder (git-ignored, survives across runs), e.g. data/cache. */
   cacheDir: string;
+  /**
+   * `--force` was given for this stage: also redo what it caches outside its out folder (bench:
+   * the device results). @default false
+   */
+  force?: boolean;
   log: Logger;
   progress(label: string, total: number, unit?: string): Progress;
 }

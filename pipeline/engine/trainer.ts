@@ -57,7 +57,20 @@ export interface Trainer {
   recalibrate(x: Float32Array): Promise<void>;
   /** Copy the weights and moving statistics into `model` (the same architecture). */
   exportTo(model: tf.LayersModel): void;
+  /** Everything a step depends on: weights, BN statistics, Adam's moments and step count (copies). */
+  snapshot(): TrainerSnapshot;
+  /** Continue from a snapshot of a trainer of the same model: the next steps are bit-identical. */
+  restore(snap: TrainerSnapshot): void;
   dispose(): Promise<void>;
+}
+
+/** A trainer's full state (see `Trainer.snapshot`). */
+export interface TrainerSnapshot {
+  trainable: Float32Array;
+  state: Float32Array;
+  adamM: Float64Array;
+  adamV: Float64Array;
+  step: number;
 }
 
 // Adam as tfjs' defaults.
@@ -206,6 +219,24 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
         model.getLayer(node.name).setWeights(values);
         tf.dispose(values);
       }
+    },
+    snapshot() {
+      return { trainable: w.slice(), state: state.slice(), adamM: m.slice(), adamV: v.slice(), step };
+    },
+    restore(snap) {
+      if (
+        snap.trainable.length !== w.length || snap.state.length !== state.length ||
+        snap.adamM.length !== m.length
+      ) {
+        throw new Error(
+          `restore: the snapshot has ${snap.trainable.length} weights, this model ${w.length}: not the same model`,
+        );
+      }
+      w.set(snap.trainable);
+      state.set(snap.state);
+      m.set(snap.adamM);
+      v.set(snap.adamV);
+      step = snap.step;
     },
     dispose() {
       pool.close();

@@ -16,6 +16,7 @@ import { initEngine } from "../engine/mod.ts";
 import { IMPORTANCE } from "../compress/importance.ts";
 import { pruneStructured } from "../compress/prune_structured.ts";
 import { pruneMagnitude } from "../compress/prune_unstructured.ts";
+import { VariantStore } from "../compress/variant_store.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS, type ClassifierSpec } from "../models/classifier.ts";
 import { loadModel, saveModel } from "../models/io.ts";
@@ -192,6 +193,17 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   };
   const rows: CompressRow[] = [];
   const models: Record<string, ModelRecord> = {};
+  // A killed run's finished variants are kept (ctx.resumeDir) and its last training resumes.
+  const store = new VariantStore<{ row: CompressRow; model: ModelRecord }>(ctx.resumeDir, ctx.outDir);
+  const restored = async (name: string) => {
+    const kept = await store.reuse(name);
+    if (kept) {
+      rows.push(kept.row);
+      models[name] = kept.model;
+      ctx.log.info(`${name}: kept from the interrupted run`);
+    }
+    return kept !== undefined;
+  };
   const keep = async (v: Variant) => {
     // Paired with the teacher on the same test images: is the accuracy gap more than noise?
     const paired = pairedComparison(
@@ -236,6 +248,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
         pct(primaryOf(v.fit.test, task)!)
       }, ${v.fit.seconds.toFixed(0)} s`,
     );
+    await store.stash(v.name, { row: rows[rows.length - 1], model: models[v.name] });
     v.model.dispose();
   };
 
@@ -243,13 +256,15 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   for (const student of p.students) {
     const spec: ClassifierSpec = { ...CLASSIFIERS[student], classes: data.classes.length };
     for (const teacherOpt of [undefined, kd]) {
-      const model = buildClassifier(spec, [data.size, data.size, 3], ctx.seed);
       const name = `${student}_${teacherOpt ? "kd" : "alone"}`;
+      if (await restored(name)) continue;
+      const model = buildClassifier(spec, [data.size, data.size, 3], ctx.seed);
       const technique = teacherOpt ? "distillation" : "baseline";
       const fit = await fitClassifier(ctx, name, model, data, {
         ...base,
         teacher: teacherOpt,
         orderKey: student,
+        checkpointDir: store.checkpoint(name),
       });
       await keep({
         name,
@@ -266,12 +281,13 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   for (const ratio of p.prune_ratios) {
     const tag = `${p.teacher}_p${Math.round(ratio * 100)}`;
     for (const teacherOpt of [undefined, kd]) {
+      const name = teacherOpt ? `${tag}_kd` : tag;
+      if (await restored(name)) continue;
       const { model, history } = await pruneStructured(teacher, {
         ratio,
         importance: IMPORTANCE[p.importance],
         roundTo: p.round_to,
       });
-      const name = teacherOpt ? `${tag}_kd` : tag;
       const technique = teacherOpt ? "pruning+distillation" : "pruning";
       await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
       await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
@@ -281,6 +297,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       const fit = await tune(ctx, name, model, data, {
         ...finetune,
         teacher: teacherOpt,
+        checkpointDir: store.checkpoint(name),
       });
       await keep({
         name,
@@ -302,6 +319,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   const sparseEpochs = p.unstructured_finetune_epochs ?? p.finetune_epochs;
   for (const sparsity of p.sparsities) {
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
+    if (await restored(name)) continue;
     const model = await loadModel(teacherDir);
     const masks = pruneMagnitude(model, sparsity);
     const before = await recalibrate(model, data, p, task);
@@ -309,6 +327,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       ...finetune,
       epochs: sparseEpochs,
       masks,
+      checkpointDir: store.checkpoint(name),
     });
     await keep({
       name,

@@ -75,7 +75,11 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
       [data.size, data.size, 3],
       ctx.seed,
     );
-    const fit = await fitClassifier(ctx, name, model, data, fitOptions(p, p.epochs, positive));
+    const fit = await fitClassifier(ctx, name, model, data, {
+      ...fitOptions(p, p.epochs, positive),
+      // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
+      checkpointDir: ctx.resumeDir && join(ctx.resumeDir, "fit", name),
+    });
     const checkpoint = join(name, "model");
     const bytes = await saveModel(model, join(ctx.outDir, checkpoint));
     const counts = account(model);

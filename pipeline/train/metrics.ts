@@ -6,9 +6,10 @@ import type { ClassifierMetrics } from "../tasks/classification_records.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifierMetrics } from "./metrics.ts";
  * const m = classifierMetrics([0, 1, 1, 0], [0, 1, 0, 0], ["with_mask", "without_mask"], 1);
- * console.assert(m.accuracy === 0.75 && m.precision === 1 && m.recall === 0.5);
+ * assert(m.accuracy === 0.75 && m.precision === 1 && m.recall === 0.5);
  * ```
  */
 export function classifierMetrics(
@@ -51,9 +52,10 @@ export interface PairedComparison {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pairedComparison } from "./metrics.ts";
  * const c = pairedComparison([0, 0, 1, 1], [0, 0, 1, 1], [0, 1, 0, 1]);
- * console.assert(c.only_reference_right === 2 && c.only_other_right === 0 && c.mcnemar_p === 0.5);
+ * assert(c.only_reference_right === 2 && c.only_other_right === 0 && c.mcnemar_p === 0.5);
  * ```
  */
 export function pairedComparison(
