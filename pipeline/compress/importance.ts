@@ -35,6 +35,7 @@ function norm(group: Group, pick: (m: Member) => boolean, p: 1 | 2, what: string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { buildGroups, readGraph } from "./prune_graph.ts";
  * import { l1Importance } from "./importance.ts";
@@ -43,7 +44,7 @@ function norm(group: Group, pick: (m: Member) => boolean, p: 1 | 2, what: string
  *   tf.layers.globalAveragePooling2d({}),
  *   tf.layers.dense({ units: 1 }),
  * ] });
- * console.assert(l1Importance(buildGroups(readGraph(model))[0]).join() === "1,1");
+ * assert(l1Importance(buildGroups(readGraph(model))[0]).join() === "1,1");
  * ```
  */
 export const l1Importance: Importance = (group) =>

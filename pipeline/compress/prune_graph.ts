@@ -324,6 +324,7 @@ export function traceGroup(graph: ModelGraph, root: string): Group {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { buildGroups, readGraph } from "./prune_graph.ts";
  * const model = tf.sequential({ layers: [
@@ -332,7 +333,7 @@ export function traceGroup(graph: ModelGraph, root: string): Group {
  *   tf.layers.dense({ name: "fc", units: 2 }),
  * ] });
  * const groups = buildGroups(readGraph(model));
- * console.assert(groups.length === 2 && groups[1].fixed !== undefined); // fc is the output
+ * assert(groups.length === 2 && groups[1].fixed !== undefined); // fc is the output
  * ```
  */
 export function buildGroups(graph: ModelGraph): Group[] {

@@ -34,8 +34,9 @@ export interface PruneHistory {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { keptChannels } from "./prune_structured.ts";
- * console.assert(keptChannels(128, 0.3) === 89 && keptChannels(128, 0.3, 8) === 88);
+ * assert(keptChannels(128, 0.3) === 89 && keptChannels(128, 0.3, 8) === 88);
  * ```
  */
 export function keptChannels(c: number, ratio: number, roundTo = 1): number {
@@ -49,11 +50,12 @@ export function keptChannels(c: number, ratio: number, roundTo = 1): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
  * import { pruneStructured } from "./prune_structured.ts";
  * const teacher = buildClassifier(CLASSIFIERS.teacher, [32, 32, 3], 1);
  * const { model } = await pruneStructured(teacher, { ratio: 0.5 });
- * console.assert(model.getLayer("conv3").getWeights()[0].shape[3] === 64);
+ * assert(model.getLayer("conv3").getWeights()[0].shape[3] === 64);
  * ```
  */
 export async function pruneStructured(
@@ -84,12 +86,13 @@ export async function pruneStructured(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
  * import { pruneStructured, replayPruning } from "./prune_structured.ts";
  * const teacher = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 1);
  * const { history } = await pruneStructured(teacher, { ratio: 0.3 });
  * const again = await replayPruning(teacher, JSON.parse(JSON.stringify(history)));
- * console.assert(again.countParams() < teacher.countParams());
+ * assert(again.countParams() < teacher.countParams());
  * ```
  */
 export function replayPruning(model: tf.LayersModel, history: PruneHistory): Promise<tf.LayersModel> {

@@ -14,12 +14,13 @@ const PRUNED_KINDS = new Set(["Conv2D", "Dense", "DepthwiseConv2D", "Conv2DTrans
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
  * import { account } from "../models/accounting.ts";
  * import { pruneMagnitude } from "./prune_unstructured.ts";
  * const model = buildClassifier(CLASSIFIERS.small, [16, 16, 3], 1);
  * pruneMagnitude(model, 0.5);
- * console.assert(account(model).params_zero >= 3_000);
+ * assert(account(model).params_zero >= 3_000);
  * ```
  */
 export function pruneMagnitude(model: tf.LayersModel, sparsity: number): Record<string, Float32Array> {

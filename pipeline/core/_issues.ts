@@ -56,11 +56,12 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { z } from "zod";
  * import { describeIssue } from "./_issues.ts";
  * const data = { epochs: "ten" };
  * const issue = z.object({ epochs: z.number() }).safeParse(data).error!.issues[0];
- * console.assert(describeIssue(issue, data, undefined, "params") === 'params.epochs: expected a number, got "ten"');
+ * assert(describeIssue(issue, data, undefined, "params") === 'params.epochs: expected a number, got "ten"');
  * ```
  */
 export function describeIssue(

@@ -8,10 +8,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./atomic_write.ts";
  * const dir = await Deno.makeTempDir();
  * await writeFileAtomic(`${dir}/a.json`, "{}\n");
- * console.assert(await Deno.readTextFile(`${dir}/a.json`) === "{}\n");
+ * assert(await Deno.readTextFile(`${dir}/a.json`) === "{}\n");
  * ```
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {

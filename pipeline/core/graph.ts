@@ -10,8 +10,9 @@ export type StageGraph = Record<string, string[]>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { findCycles } from "./graph.ts";
- * console.assert(findCycles({ fetch: ["train"], train: ["fetch"] })[0] === "fetch → train → fetch");
+ * assert(findCycles({ fetch: ["train"], train: ["fetch"] })[0] === "fetch → train → fetch");
  * ```
  */
 export function findCycles(graph: StageGraph): string[] {
@@ -43,8 +44,9 @@ export function findCycles(graph: StageGraph): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { topoOrder } from "./graph.ts";
- * console.assert(topoOrder({ report: ["train"], fetch: [], train: ["fetch"] }).join() === "fetch,train,report");
+ * assert(topoOrder({ report: ["train"], fetch: [], train: ["fetch"] }).join() === "fetch,train,report");
  * ```
  */
 export function topoOrder(graph: StageGraph): string[] {

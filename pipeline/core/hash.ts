@@ -31,8 +31,9 @@ export function sha256(data: string | Uint8Array): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { canonicalJson } from "./hash.ts";
- * console.assert(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) === '{"a":[2,{"c":4,"d":3}],"b":1}');
+ * assert(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) === '{"a":[2,{"c":4,"d":3}],"b":1}');
  * ```
  */
 export function canonicalJson(value: unknown): string {
@@ -84,12 +85,13 @@ export async function listFiles(dir: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashPath } from "./hash.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.txt`, "x");
  * const before = await hashPath(dir);
  * await Deno.writeTextFile(`${dir}/a.txt`, "y");
- * console.assert(before !== await hashPath(dir));
+ * assert(before !== await hashPath(dir));
  * ```
  */
 export async function hashPath(path: string): Promise<string> {

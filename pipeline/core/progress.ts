@@ -63,12 +63,13 @@ function formatFields(fields: Record<string, string | number>): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createProgress } from "./progress.ts";
  * const lines: string[] = [];
  * const p = createProgress("fetch images", 4, "img", { tty: false, write: (t) => lines.push(t) });
  * for (let i = 0; i < 4; i++) p.tick(1, { class: "with_mask" });
  * p.done();
- * console.assert(lines.at(-1)!.startsWith("fetch images 100% 4/4 img"));
+ * assert(lines.at(-1)!.startsWith("fetch images 100% 4/4 img"));
  * ```
  */
 export function createProgress(
@@ -154,10 +155,11 @@ function consoleColumns(): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLogger } from "./progress.ts";
  * const lines: string[] = [];
  * createLogger("train", (t) => lines.push(t)).info("epoch 1");
- * console.assert(lines[0] === "[train] epoch 1\n");
+ * assert(lines[0] === "[train] epoch 1\n");
  * ```
  */
 export function createLogger(prefix: string, write?: (text: string, isWarning: boolean) => void): Logger {

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seededRandom } from "./random.ts";
  * const a = seededRandom(7), b = seededRandom(7);
- * console.assert(a() === b());
+ * assert(a() === b());
  * ```
  */
 export function seededRandom(seed: number): () => number {

@@ -36,6 +36,7 @@ export interface WriteResultsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeResults } from "./results.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/results.part.json`, JSON.stringify({ rows: [{ variant: "a", technique: "kd" }] }));
@@ -43,7 +44,7 @@ export interface WriteResultsOptions {
  *   artifactsDir: dir, profile: "quick", pipelineFile: "pipeline.yaml", pipelineSha256: "0", seed: 1,
  *   stages: [{ name: "train", status: "done", out: dir }],
  * });
- * console.assert(res.rows.length === 1);
+ * assert(res.rows.length === 1);
  * ```
  */
 export async function writeResults(options: WriteResultsOptions): Promise<ResultsFile> {

@@ -305,9 +305,10 @@ function camera(cv: Canvas, rng: Rng): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateFace } from "./synthetic.ts";
  * const img = generateFace(7, true, 64);
- * console.assert(img.length === 64 * 64 * 3);
+ * assert(img.length === 64 * 64 * 3);
  * ```
  */
 export function generateFace(seed: number, withMask: boolean, size = 128): Uint8Array {

@@ -47,13 +47,14 @@ interface ConvWeights {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { tfjsToOnnx } from "./onnx_graph.ts";
  * import { encodeModel } from "./onnx_model.ts";
  * const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2 })] });
  * const graph = tfjsToOnnx(model);
- * console.assert(graph.outputs.map((o) => o.name).join() === "logits,probs");
- * console.assert(encodeModel(graph).length > 0);
+ * assert(graph.outputs.map((o) => o.name).join() === "logits,probs");
+ * assert(encodeModel(graph).length > 0);
  * ```
  */
 export function tfjsToOnnx(model: tf.LayersModel, options: ConvertOptions = {}): OnnxGraph {

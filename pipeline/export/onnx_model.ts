@@ -108,13 +108,14 @@ function tensor(t: Initializer) {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeModel } from "./onnx_model.ts";
  * const bytes = encodeModel({
  *   name: "id", metadata: {}, initializers: [],
  *   inputs: [{ name: "x", shape: [-1, 2] }], outputs: [{ name: "y", shape: [-1, 2] }],
  *   nodes: [{ op: "Relu", name: "relu", inputs: ["x"], outputs: ["y"] }],
  * });
- * console.assert(bytes.length > 20);
+ * assert(bytes.length > 20);
  * ```
  */
 export function encodeModel(graph: OnnxGraph): Uint8Array {

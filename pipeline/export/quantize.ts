@@ -44,10 +44,11 @@ export function f32ToF16(value: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toFloat16 } from "./quantize.ts";
  * const g = toFloat16({ name: "g", metadata: {}, inputs: [], outputs: [], nodes: [],
  *   initializers: [{ name: "w", dtype: "float", dims: [2], data: new Float32Array([1, 0.5]) }] });
- * console.assert(g.nodes[0].op === "Cast" && g.initializers[0].dtype === "float16");
+ * assert(g.nodes[0].op === "Cast" && g.initializers[0].dtype === "float16");
  * ```
  */
 export function toFloat16(graph: OnnxGraph): OnnxGraph {
@@ -182,9 +183,10 @@ export function activationParams(range: Range, type: "uint8" | "int8"): { scale:
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { activationParams } from "./quantize.ts";
  * const { zeroPoint } = activationParams({ min: 0, max: 6 }, "uint8");
- * console.assert(zeroPoint === 0); // post-ReLU ranges map 0 to the lowest code
+ * assert(zeroPoint === 0); // post-ReLU ranges map 0 to the lowest code
  * ```
  */
 export function quantizeQdq(

@@ -13,12 +13,13 @@ import * as tf from "@tensorflow/tfjs";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { buildClassifier, CLASSIFIERS } from "./classifier.ts";
  * import { recalibrateBatchNorm } from "./bn_recalibrate.ts";
  * const model = buildClassifier(CLASSIFIERS.small, [8, 8, 3], 1);
  * const done = recalibrateBatchNorm(model, [tf.randomUniform([4, 8, 8, 3])]);
- * console.assert(done.join() === "bn1,bn2,bn3");
+ * assert(done.join() === "bn1,bn2,bn3");
  * ```
  */
 export function recalibrateBatchNorm(model: tf.LayersModel, batches: Iterable<tf.Tensor4D>): string[] {

@@ -27,9 +27,10 @@ export const CLASSIFIERS: Record<string, ClassifierSpec> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildClassifier, CLASSIFIERS, countParams } from "./classifier.ts";
  * const model = buildClassifier(CLASSIFIERS.teacher, [128, 128, 3], 42);
- * console.assert(countParams(model).torch === 93_954);
+ * assert(countParams(model).torch === 93_954);
  * model.dispose();
  * ```
  */

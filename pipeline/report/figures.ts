@@ -68,8 +68,9 @@ export const CURVE_PANEL = { width: 380, height: 240 };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { trainingCurvesSpec } from "./figures.ts";
- * console.assert(trainingCurvesSpec({}, "en") === null);
+ * assert(trainingCurvesSpec({}, "en") === null);
  * ```
  */
 export function trainingCurvesSpec(models: Record<string, ModelRecord>, lang: Lang): FigureSpec | null {

@@ -16,9 +16,10 @@ function isNum(value: unknown): value is number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { percent } from "./format.ts";
- * console.assert(percent(0.975) === "97.50");
- * console.assert(percent(undefined) === "—");
+ * assert(percent(0.975) === "97.50");
+ * assert(percent(undefined) === "—");
  * ```
  */
 export function percent(value: unknown, digits = 2): string {
@@ -30,8 +31,9 @@ export function percent(value: unknown, digits = 2): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fixed } from "./format.ts";
- * console.assert(fixed(0.96153, 4) === "0.9615");
+ * assert(fixed(0.96153, 4) === "0.9615");
  * ```
  */
 export function fixed(value: unknown, digits: number): string {
@@ -43,8 +45,9 @@ export function fixed(value: unknown, digits: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { integer } from "./format.ts";
- * console.assert(integer(93954) === "93,954");
+ * assert(integer(93954) === "93,954");
  * ```
  */
 export function integer(value: unknown): string {
@@ -56,9 +59,10 @@ export function integer(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { duration } from "./format.ts";
- * console.assert(duration(125, "ko") === "2분 5초");
- * console.assert(duration(12.34, "en") === "12.3 s");
+ * assert(duration(125, "ko") === "2분 5초");
+ * assert(duration(12.34, "en") === "12.3 s");
  * ```
  */
 export function duration(seconds: unknown, lang: Lang): string {
@@ -74,10 +78,11 @@ export function duration(seconds: unknown, lang: Lang): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scalar } from "./format.ts";
- * console.assert(scalar(1620) === "1,620");
- * console.assert(scalar(0.123456) === "0.1235");
- * console.assert(scalar(true) === "true");
+ * assert(scalar(1620) === "1,620");
+ * assert(scalar(0.123456) === "0.1235");
+ * assert(scalar(true) === "true");
  * ```
  */
 export function scalar(value: unknown): string {

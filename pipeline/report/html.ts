@@ -13,8 +13,9 @@ import { namespaceSvgIds } from "./render.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeHtml } from "./html.ts";
- * console.assert(escapeHtml('<a href="x">&</a>') === "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+ * assert(escapeHtml('<a href="x">&</a>') === "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
  * ```
  */
 export function escapeHtml(text: string): string {
@@ -147,8 +148,9 @@ function blockHtml(b: Block, lang: Lang): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blocksHtml } from "./html.ts";
- * console.assert(blocksHtml([{ kind: "paragraph", text: "a < b" }], "en") === "<p>a &lt; b</p>");
+ * assert(blocksHtml([{ kind: "paragraph", text: "a < b" }], "en") === "<p>a &lt; b</p>");
  * ```
  */
 export function blocksHtml(blocks: Block[], lang: Lang): string {

@@ -428,9 +428,10 @@ const TABLES: Record<Lang, Record<StringKey, string>> = { en, ko };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { t } from "./i18n.ts";
- * console.assert(t("ko", "curves.heading") === "학습 곡선");
- * console.assert(t("en", "title.default", { profile: "quick" }) === "edgeslim report — quick");
+ * assert(t("ko", "curves.heading") === "학습 곡선");
+ * assert(t("en", "title.default", { profile: "quick" }) === "edgeslim report — quick");
  * ```
  */
 export function t(lang: Lang, key: StringKey, vars: Record<string, string | number> = {}): string {
@@ -444,9 +445,10 @@ export function t(lang: Lang, key: StringKey, vars: Record<string, string | numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { keyLabel } from "./i18n.ts";
- * console.assert(keyLabel("ko", "total.train") === "분할별 이미지 수 · train");
- * console.assert(keyLabel("en", "unknown_key") === "unknown_key");
+ * assert(keyLabel("ko", "total.train") === "분할별 이미지 수 · train");
+ * assert(keyLabel("en", "unknown_key") === "unknown_key");
  * ```
  */
 export function keyLabel(lang: Lang, path: string): string {

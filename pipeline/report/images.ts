@@ -13,9 +13,10 @@ import type { Results } from "../stages/parts.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { svgToPng } from "./images.ts";
  * const png = await svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>');
- * console.assert(png[1] === 0x50); // "PNG"
+ * assert(png[1] === 0x50); // "PNG"
  * ```
  */
 export async function svgToPng(svg: string, density = 144): Promise<Uint8Array> {

@@ -41,12 +41,13 @@ function block(b: Block): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderMarkdown } from "./markdown.ts";
  * const md = renderMarkdown({
  *   lang: "en", title: "T", figures: [],
  *   blocks: [{ kind: "table", header: ["a", "b"], rows: [["1", "x|y"]], align: ["right", "left"] }],
  * });
- * console.assert(md === "| a | b |\n| ---: | --- |\n| 1 | x\\|y |\n");
+ * assert(md === "| a | b |\n| ---: | --- |\n| 1 | x\\|y |\n");
  * ```
  */
 export function renderMarkdown(doc: ReportDocument): string {

@@ -20,9 +20,10 @@ export interface MetricLabels {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { metricLabels } from "./metric.ts";
- * console.assert(metricLabels({ name: "accuracy", higherIsBetter: true }, "en").column === "Accuracy (%)");
- * console.assert(metricLabels({ name: "dice", higherIsBetter: true }, "ko").word === "Dice");
+ * assert(metricLabels({ name: "accuracy", higherIsBetter: true }, "en").column === "Accuracy (%)");
+ * assert(metricLabels({ name: "dice", higherIsBetter: true }, "ko").word === "Dice");
  * ```
  */
 export function metricLabels(primary: MetricInfo, lang: Lang): MetricLabels {

@@ -18,9 +18,10 @@ export interface JupyterDisplayable {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { view } from "./notebook.ts";
  * const out = view([{ kind: "paragraph", text: "hi" }]);
- * console.assert(out[Symbol.for("Jupyter.display")]()["text/html"] === "<p>hi</p>");
+ * assert(out[Symbol.for("Jupyter.display")]()["text/html"] === "<p>hi</p>");
  * ```
  */
 export function view(blocks: Block[], lang: Lang = "en"): JupyterDisplayable {

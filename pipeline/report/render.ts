@@ -20,13 +20,14 @@ export interface RenderedFigure extends FigureSpec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderSvg } from "./render.ts";
  * const svg = await renderSvg({
  *   width: 100, height: 50, mark: "bar",
  *   data: { values: [{ a: "x", b: 1 }] },
  *   encoding: { x: { field: "a", type: "nominal" }, y: { field: "b", type: "quantitative" } },
  * });
- * console.assert(svg.startsWith("<svg"));
+ * assert(svg.startsWith("<svg"));
  * ```
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -55,9 +56,10 @@ export async function renderFigure(figure: FigureSpec): Promise<RenderedFigure> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { namespaceSvgIds } from "./render.ts";
  * const svg = '<svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/></svg>';
- * console.assert(namespaceSvgIds(svg, "f1") === '<svg><clipPath id="f1-clip1"/><g clip-path="url(#f1-clip1)"/></svg>');
+ * assert(namespaceSvgIds(svg, "f1") === '<svg><clipPath id="f1-clip1"/><g clip-path="url(#f1-clip1)"/></svg>');
  * ```
  */
 export function namespaceSvgIds(svg: string, prefix: string): string {

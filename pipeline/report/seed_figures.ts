@@ -49,9 +49,10 @@ export const SEED_FIGURES: Record<SeedExperiment, Record<string, SeedFigure>> = 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seedFigure } from "./seed_figures.ts";
- * console.assert(seedFigure("pruning", "teacher_p50_kd")?.params === 23938);
- * console.assert(seedFigure("distillation", "teacher_p50") === undefined);
+ * assert(seedFigure("pruning", "teacher_p50_kd")?.params === 23938);
+ * assert(seedFigure("distillation", "teacher_p50") === undefined);
  * ```
  */
 export function seedFigure(experiment: SeedExperiment, variant: string): SeedFigure | undefined {

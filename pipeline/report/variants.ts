@@ -86,9 +86,10 @@ export function pick(rows: (ResultRow | undefined)[], key: keyof ResultRow): num
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paretoFront } from "./variants.ts";
  * const front = paretoFront([{ latency: 1, score: 0.9 }, { latency: 2, score: 0.8 }, { latency: 3, score: 0.95 }]);
- * console.assert(front.join() === "0,2");
+ * assert(front.join() === "0,2");
  * ```
  */
 export function paretoFront(

@@ -17,8 +17,9 @@ export type AnyTask = Task<Int32Array> | Task<Float32Array>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { taskByName } from "./by_name.ts";
- * console.assert(taskByName("segmentation").primary.name === "dice");
+ * assert(taskByName("segmentation").primary.name === "dice");
  * ```
  * @throws Error quoting `name` when no task has it.
  */

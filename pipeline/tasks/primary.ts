@@ -25,8 +25,9 @@ export interface PrimaryFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { taskOf } from "./primary.ts";
- * console.assert(taskOf({}).primary.name === "accuracy" && taskOf({ task: "segmentation" }).primary.name === "dice");
+ * assert(taskOf({}).primary.name === "accuracy" && taskOf({ task: "segmentation" }).primary.name === "dice");
  * ```
  * @throws Error quoting the name when it is not a known task.
  */
@@ -39,10 +40,11 @@ export function taskOf(results: TaskResults): AnyTask {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { primaryOf } from "./primary.ts";
  * import { segmentation } from "./segmentation.ts";
- * console.assert(primaryOf({ dice: 0.47, accuracy: 0.9 }, segmentation()) === 0.47);
- * console.assert(primaryOf({ accuracy: 0.9 }, segmentation()) === undefined);
+ * assert(primaryOf({ dice: 0.47, accuracy: 0.9 }, segmentation()) === 0.47);
+ * assert(primaryOf({ accuracy: 0.9 }, segmentation()) === undefined);
  * ```
  */
 export function primaryOf(
@@ -58,8 +60,9 @@ export function primaryOf(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { better } from "./primary.ts";
- * console.assert(better(0.9, 0.8, { name: "dice", higherIsBetter: true }));
+ * assert(better(0.9, 0.8, { name: "dice", higherIsBetter: true }));
  * ```
  */
 export function better(a: number, b: number, primary: MetricInfo): boolean {
@@ -71,8 +74,9 @@ export function better(a: number, b: number, primary: MetricInfo): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { primaryFields } from "./primary.ts";
- * console.assert(JSON.stringify(primaryFields({ primary: { name: "dice", higherIsBetter: true } }, 0.5)) === '{"dice":0.5}');
+ * assert(JSON.stringify(primaryFields({ primary: { name: "dice", higherIsBetter: true } }, 0.5)) === '{"dice":0.5}');
  * ```
  */
 export function primaryFields(task: { primary: MetricInfo }, value: number | undefined): PrimaryFields {
