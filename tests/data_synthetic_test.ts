@@ -5,7 +5,7 @@ import {
 } from "node:assert";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { generateFace, writeSyntheticDir } from "../pipeline/data/synthetic.ts";
+import { generateFace, generateMaskedFace, writeSyntheticDir } from "../pipeline/data/synthetic.ts";
 
 const mean = (a: Uint8Array) => a.reduce((s, v) => s + v, 0) / a.length;
 
@@ -55,4 +55,19 @@ Deno.test("writeSyntheticDir writes one folder per class", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("generateMaskedFace: the same image, and a mask label that covers the face mask and nothing else", () => {
+  let fg = 0, total = 0;
+  for (let i = 0; i < 8; i++) {
+    const { rgb, mask } = generateMaskedFace(i * 31 + 5, true, 64);
+    assertEquals(rgb, generateFace(i * 31 + 5, true, 64));
+    fg += mask.reduce((a, v) => a + v, 0);
+    total += mask.length;
+    const empty = generateMaskedFace(i * 31 + 5, false, 64).mask;
+    assert(empty.every((v) => v === 0), "a face without a mask has an empty mask");
+  }
+  // The mask covers mouth and chin: a sizeable but minor part of the frame.
+  console.log(`mask pixels: ${(100 * fg / total).toFixed(1)} % of the with_mask frames`);
+  assert(fg / total > 0.08 && fg / total < 0.4, `foreground share ${fg / total}`);
 });

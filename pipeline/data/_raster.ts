@@ -13,10 +13,17 @@ export class Canvas {
   readonly size: number;
   /** RGB, row-major, channels in [0, 1]. */
   readonly px: Float32Array;
+  /**
+   * Optional per-pixel label coverage in [0, 1] (segmentation targets): every shape drawn pulls it
+   * towards `labelTarget` by the shape's coverage, so a later occluder (target 0) hides the label.
+   */
+  label?: Float32Array;
+  labelTarget = 0;
 
-  constructor(size: number) {
+  constructor(size: number, withLabel = false) {
     this.size = size;
     this.px = new Float32Array(size * size * 3);
+    if (withLabel) this.label = new Float32Array(size * size);
   }
 
   /** Blend `color` with coverage from the signed distance `sdf` over a pixel box. */
@@ -34,6 +41,7 @@ export class Canvas {
         p[i] += (color[0] - p[i]) * a;
         p[i + 1] += (color[1] - p[i + 1]) * a;
         p[i + 2] += (color[2] - p[i + 2]) * a;
+        if (this.label) this.label[y * n + x] += (this.labelTarget - this.label[y * n + x]) * a;
       }
     }
   }

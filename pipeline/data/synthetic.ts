@@ -312,8 +312,34 @@ function camera(cv: Canvas, rng: Rng): void {
  * ```
  */
 export function generateFace(seed: number, withMask: boolean, size = 128): Uint8Array {
+  return drawFace(seed, withMask, size, false).rgb;
+}
+
+/**
+ * A face and its mask's pixels (1 where the face mask is visible, its straps included; 0 elsewhere,
+ * and under anything drawn over it): the image is the same as `generateFace`'s, bit for bit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateFace, generateMaskedFace } from "./synthetic.ts";
+ * const { rgb, mask } = generateMaskedFace(7, true, 64);
+ * assert.deepEqual(rgb, generateFace(7, true, 64));
+ * assert(mask.length === 64 * 64 && mask.some((v) => v === 1) && mask.every((v) => v === 0 || v === 1));
+ * ```
+ */
+export function generateMaskedFace(
+  seed: number,
+  withMask: boolean,
+  size = 128,
+): { rgb: Uint8Array; mask: Uint8Array } {
+  const { rgb, label } = drawFace(seed, withMask, size, true);
+  return { rgb, mask: Uint8Array.from(label!, (v) => (v >= 0.5 ? 1 : 0)) };
+}
+
+function drawFace(seed: number, withMask: boolean, size: number, withLabel: boolean) {
   const rng = new Rng(mixSeed(seed, withMask ? 1 : 0, SEED_SALT));
-  const cv = new Canvas(size);
+  const cv = new Canvas(size, withLabel);
   const skin = mix(rng.pick(SKIN), rng.pick(SKIN), rng.next());
   background(cv, rng, skin);
   // Head height 2.6·s: the face fills about 70–90 % of the frame, near the centre.
@@ -339,12 +365,15 @@ export function generateFace(seed: number, withMask: boolean, size = 128): Uint8
   f.ellipse(-turn * 0.6, 0.1, 0.6, 1.1, 0, shade(skin, 0.88), Math.abs(turn) * 0.5); // cheek shadow
   eyes(f, rng, turn, hair);
   lowerFace(f, rng, skin, turn, rng.chance(0.06) ? hair : null);
-  if (withMask) mask(f, rng, turn, skin);
-  else if (rng.chance(0.08)) neckScarf(f, rng);
+  if (withMask) {
+    cv.labelTarget = 1; // the mask's own shapes are the segmentation target
+    mask(f, rng, turn, skin);
+    cv.labelTarget = 0;
+  } else if (rng.chance(0.08)) neckScarf(f, rng);
   hairFront(f, rng, style, hairColor);
   if (rng.chance(0.05)) hand(f, rng, skin);
   camera(cv, rng);
-  return cv.toBytes();
+  return { rgb: cv.toBytes(), label: cv.label };
 }
 
 /** Options of {@link writeSyntheticDir}. */
