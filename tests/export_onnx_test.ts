@@ -66,6 +66,17 @@ Deno.test("export: U-Net layer kinds (separable, depthwise, BN, transposed conv,
   model.dispose();
 });
 
+Deno.test("export: bilinear and nearest up-sampling U-Nets (Resize) match tfjs", async () => {
+  const { buildUNet } = await import("../pipeline/models/unet.ts");
+  for (const up of ["bilinear", "nearest"] as const) {
+    const model = buildUNet({ filters: [4, 8], conv: "standard", up }, [SIZE, SIZE, 3], 3);
+    const { diff, bytes } = await parity(model, "nhwc");
+    console.log(`U-Net ${up} up-sampling fp32 max |Δ| ${diff.toExponential(2)}`);
+    assert(diff <= 1e-4 && decodeOps(bytes).includes("Resize"), `${up}: ${diff}`);
+    model.dispose();
+  }
+});
+
 Deno.test("export: outputs logits + probs, metadata_props carry layout and preprocessing", async () => {
   const model = buildClassifier(FAMILY.small, [SIZE, SIZE, 3], 1);
   const graph = tfjsToOnnx(model, { metadata: { preprocessing: "RGB, pixel / 255" } });

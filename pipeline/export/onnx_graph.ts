@@ -12,8 +12,8 @@
  *
  * Mapped layers: InputLayer, Conv2D, DepthwiseConv2D, SeparableConv2D, Conv2DTranspose, Dense,
  * BatchNormalization, ReLU, Activation (relu, relu6, sigmoid, tanh, softmax, linear), MaxPooling2D,
- * AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, Dropout (identity),
- * Concatenate, Add, Multiply. Anything else throws, naming the layer.
+ * AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, Flatten, UpSampling2D (nearest, bilinear),
+ * Dropout (identity), Concatenate, Add, Multiply: the `EMITTERS` table. Anything else throws, naming the layer.
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { Initializer, OnnxGraph, OnnxNode } from "./onnx_model.ts";
@@ -32,7 +32,6 @@ type Sym = tf.SymbolicTensor;
 type Config = Record<string, unknown>;
 
 const CONV_KINDS = new Set(["Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"]);
-const IDENTITY_KINDS = new Set(["Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise"]);
 
 /** A conv's weights in ONNX layout; `outAxis` is the output-channel axis of `weight`. */
 interface ConvWeights {
@@ -113,172 +112,22 @@ export function tfjsToOnnx(model: tf.LayersModel, options: ConvertOptions = {}):
       if (n === undefined) throw new Error(`ONNX export: input of layer "${layer.name}" is not produced yet`);
       return n;
     });
-    const x = ins[0];
-    const rank = ranks.get(x) ?? 4;
-    const cfg = layer.getConfig() as Config;
-    const out = layer.name;
-    let result = out;
-    const weights = () => layer.getWeights().map((w) => w.dataSync() as Float32Array);
-
-    if (CONV_KINDS.has(kind)) {
-      const conv = convWeights(layer, kind, cfg, weights());
-      const bn = foldBn.get(layer.name);
-      if (bn) foldBatchNorm(conv, bn);
-      const pre = activationName(cfg) === "linear" ? out : `${out}/pre_act`;
-      const k = pair(cfg.kernelSize), s = pair(cfg.strides ?? 1), d = pair(cfg.dilationRate ?? 1);
-      const inHW = ((layer.input as Sym).shape as number[]).slice(1, 3);
-      if (kind === "Conv2DTranspose") {
-        const outHW = (layer.outputShape as number[]).slice(1, 3);
-        const { pads, outputPadding } = transposePads(inHW, outHW, k, s, String(cfg.padding));
-        add(
-          "ConvTranspose",
-          out,
-          [
-            x,
-            init(`${out}.weight`, conv.dims, conv.weight),
-            init(`${out}.bias`, [conv.bias.length], conv.bias),
-          ],
-          [pre],
-          {
-            kernel_shape: { ints: k },
-            strides: { ints: s },
-            pads: { ints: pads },
-            ...(outputPadding.some((v) => v) ? { output_padding: { ints: outputPadding } } : {}),
-          },
-        );
-      } else {
-        const pads = samePads(inHW, k, s, d, String(cfg.padding));
-        const attrs = {
-          kernel_shape: { ints: k },
-          strides: { ints: s },
-          dilations: { ints: d },
-          pads: { ints: pads },
-        };
-        if (kind === "SeparableConv2D") {
-          const dw = separableDepthwise(layer);
-          add("Conv", `${out}/depthwise`, [x, init(`${out}.depthwise_weight`, dw.dims, dw.weight)], [
-            `${out}/dw`,
-          ], {
-            ...attrs,
-            group: { int: (layer.input as Sym).shape[3] as number },
-          });
-          add(
-            "Conv",
-            out,
-            [
-              `${out}/dw`,
-              init(`${out}.weight`, conv.dims, conv.weight),
-              init(`${out}.bias`, [conv.bias.length], conv.bias),
-            ],
-            [pre],
-            {
-              kernel_shape: { ints: [1, 1] },
-            },
-          );
-        } else {
-          const group = kind === "DepthwiseConv2D" ? ((layer.input as Sym).shape[3] as number) : 1;
-          add(
-            "Conv",
-            out,
-            [
-              x,
-              init(`${out}.weight`, conv.dims, conv.weight),
-              init(`${out}.bias`, [conv.bias.length], conv.bias),
-            ],
-            [pre],
-            {
-              ...attrs,
-              group: { int: group },
-            },
-          );
-        }
-      }
-      if (pre !== out) activation(add, init, activationName(cfg), `${out}/act`, pre, out, 4);
-    } else if (kind === "Dense") {
-      if (rank !== 2) {
-        throw new Error(`ONNX export: Dense layer "${layer.name}" on a rank-${rank} input is not supported`);
-      }
-      const [kernel, bias] = weights();
-      const [nIn, nOut] = layer.getWeights()[0].shape as number[];
-      const wT = transpose(kernel, [nIn, nOut], [1, 0]);
-      const b = bias ?? new Float32Array(nOut);
-      const pre = activationName(cfg) === "linear" ? out : `${out}/pre_act`;
-      add("Gemm", out, [x, init(`${out}.weight`, [nOut, nIn], wT), init(`${out}.bias`, [nOut], b)], [pre], {
-        transB: { int: 1 },
-      });
-      if (pre !== out) activation(add, init, activationName(cfg), `${out}/act`, pre, out, 2);
-    } else if (kind === "BatchNormalization") {
-      const src = (layer.input as Sym).sourceLayer;
-      if (foldBn.get(src.name) === layer) {
-        result = x; // folded into the conv before it
-      } else {
-        const axis = Number(cfg.axis ?? -1);
-        if (axis !== -1 && axis !== rank - 1) {
-          throw new Error(`ONNX export: BatchNormalization "${layer.name}" on axis ${axis} is not supported`);
-        }
-        const bn = batchNormParams(layer);
-        const c = bn.mean.length;
-        add(
-          "BatchNormalization",
-          out,
-          [
-            x,
-            init(`${out}.scale`, [c], bn.gamma),
-            init(`${out}.bias`, [c], bn.beta),
-            init(`${out}.mean`, [c], bn.mean),
-            init(`${out}.var`, [c], bn.variance),
-          ],
-          [out],
-          { epsilon: { float: bn.epsilon } },
-        );
-      }
-    } else if (kind === "ReLU") {
-      if (cfg.maxValue != null) activation(add, init, `clip:${cfg.maxValue}`, out, x, out, rank);
-      else add("Relu", out, [x], [out]);
-    } else if (kind === "Activation") {
-      if (activationName(cfg) === "linear") result = x;
-      else activation(add, init, activationName(cfg), out, x, out, rank);
-    } else if (kind === "Softmax") {
-      add("Softmax", out, [x], [out], { axis: { int: rank === 4 ? 1 : -1 } });
-    } else if (kind === "MaxPooling2D" || kind === "AveragePooling2D") {
-      const k = pair(cfg.poolSize), s = pair(cfg.strides ?? cfg.poolSize);
-      const inHW = ((layer.input as Sym).shape as number[]).slice(1, 3);
-      const pads = samePads(inHW, k, s, [1, 1], String(cfg.padding));
-      // count_include_pad=0 (the default) matches TF's "same" average pooling.
-      add(kind === "MaxPooling2D" ? "MaxPool" : "AveragePool", out, [x], [out], {
-        kernel_shape: { ints: k },
-        strides: { ints: s },
-        pads: { ints: pads },
-      });
-    } else if (kind === "GlobalAveragePooling2D" || kind === "GlobalMaxPooling2D") {
-      const op = kind === "GlobalAveragePooling2D" ? "GlobalAveragePool" : "GlobalMaxPool";
-      add(op, out, [x], [`${out}/4d`]);
-      add("Flatten", `${out}/flatten`, [`${out}/4d`], [out], { axis: { int: 1 } });
-      ranks.set(out, 2);
-    } else if (kind === "Flatten") {
-      if (rank === 4) {
-        // Back to NHWC first so the flattened order matches tfjs (and the Dense weights after it).
-        add("Transpose", `${out}/to_nhwc`, [x], [`${out}/nhwc`], { perm: { ints: [0, 2, 3, 1] } });
-        add("Flatten", out, [`${out}/nhwc`], [out], { axis: { int: 1 } });
-      } else add("Flatten", out, [x], [out], { axis: { int: 1 } });
-      ranks.set(out, 2);
-    } else if (IDENTITY_KINDS.has(kind)) {
-      result = x;
-    } else if (kind === "Concatenate") {
-      const axis = Number(cfg.axis ?? -1);
-      const a = axis < 0 ? rank + axis : axis;
-      add("Concat", out, ins, [out], { axis: { int: rank === 4 ? [0, 2, 3, 1][a] : a } });
-    } else if (kind === "Add" || kind === "Multiply") {
-      const op = kind === "Add" ? "Add" : "Mul";
-      let acc = ins[0];
-      ins.slice(1).forEach((b, i) => {
-        const o = i === ins.length - 2 ? out : `${out}/${i}`;
-        add(op, `${out}/${op}${i}`, [acc, b], [o]);
-        acc = o;
-      });
-    } else {
-      throw new Error(`ONNX export: layer "${layer.name}" of kind ${kind} is not supported`);
-    }
+    const emit = EMITTERS[kind];
+    if (!emit) throw new Error(`ONNX export: layer "${layer.name}" of kind ${kind} is not supported`);
+    const result = emit({
+      layer,
+      kind,
+      cfg: layer.getConfig() as Config,
+      ins,
+      x: ins[0],
+      rank: ranks.get(ins[0]) ?? 4,
+      out: layer.name,
+      add,
+      init,
+      weights: () => layer.getWeights().map((w) => w.dataSync() as Float32Array),
+      foldBn,
+      setRank: (name, r) => ranks.set(name, r),
+    });
     names.set(layer.output as Sym, result);
     if (!ranks.has(result)) ranks.set(result, ((layer.output as Sym).shape as number[]).length);
   }
@@ -322,6 +171,222 @@ export function tfjsToOnnx(model: tf.LayersModel, options: ConvertOptions = {}):
     metadata,
   };
 }
+
+/** What an emitter sees of one layer: its config, its inputs' value names, and the graph builders. */
+interface EmitContext {
+  layer: Layer;
+  kind: string;
+  cfg: Config;
+  /** Value names of the layer's inputs; `x` is the first, of rank `rank`. */
+  ins: string[];
+  x: string;
+  rank: number;
+  /** The layer's name, which names its output value. */
+  out: string;
+  add: (op: string, name: string, inputs: string[], outputs: string[], attrs?: OnnxNode["attrs"]) => void;
+  init: (name: string, dims: number[], data: Float32Array) => string;
+  weights: () => Float32Array[];
+  /** Batch norms folded into the conv before them, by conv name. */
+  foldBn: Map<string, Layer>;
+  setRank: (name: string, rank: number) => void;
+}
+
+/** Emits the nodes of one layer; returns the value that holds its output (`out`, or an input it passes on). */
+type Emitter = (c: EmitContext) => string;
+
+function emitConv({ layer, kind, cfg, x, out, add, init, weights, foldBn }: EmitContext): string {
+  const conv = convWeights(layer, kind, cfg, weights());
+  const bn = foldBn.get(layer.name);
+  if (bn) foldBatchNorm(conv, bn);
+  const pre = activationName(cfg) === "linear" ? out : `${out}/pre_act`;
+  const k = pair(cfg.kernelSize), s = pair(cfg.strides ?? 1), d = pair(cfg.dilationRate ?? 1);
+  const inHW = ((layer.input as Sym).shape as number[]).slice(1, 3);
+  // Initializers in the order the nodes use them (the weight after a separable conv's depthwise one).
+  const weightAndBias = () => [
+    init(`${out}.weight`, conv.dims, conv.weight),
+    init(`${out}.bias`, [conv.bias.length], conv.bias),
+  ];
+  if (kind === "Conv2DTranspose") {
+    const outHW = (layer.outputShape as number[]).slice(1, 3);
+    const { pads, outputPadding } = transposePads(inHW, outHW, k, s, String(cfg.padding));
+    add("ConvTranspose", out, [x, ...weightAndBias()], [pre], {
+      kernel_shape: { ints: k },
+      strides: { ints: s },
+      pads: { ints: pads },
+      ...(outputPadding.some((v) => v) ? { output_padding: { ints: outputPadding } } : {}),
+    });
+  } else {
+    const pads = samePads(inHW, k, s, d, String(cfg.padding));
+    const attrs = {
+      kernel_shape: { ints: k },
+      strides: { ints: s },
+      dilations: { ints: d },
+      pads: { ints: pads },
+    };
+    const channels = (layer.input as Sym).shape[3] as number;
+    if (kind === "SeparableConv2D") {
+      const dw = separableDepthwise(layer);
+      add(
+        "Conv",
+        `${out}/depthwise`,
+        [x, init(`${out}.depthwise_weight`, dw.dims, dw.weight)],
+        [`${out}/dw`],
+        {
+          ...attrs,
+          group: { int: channels },
+        },
+      );
+      add("Conv", out, [`${out}/dw`, ...weightAndBias()], [pre], { kernel_shape: { ints: [1, 1] } });
+    } else {
+      add("Conv", out, [x, ...weightAndBias()], [pre], {
+        ...attrs,
+        group: { int: kind === "DepthwiseConv2D" ? channels : 1 },
+      });
+    }
+  }
+  if (pre !== out) activation(add, init, activationName(cfg), `${out}/act`, pre, out, 4);
+  return out;
+}
+
+function emitDense({ layer, cfg, x, rank, out, add, init, weights }: EmitContext): string {
+  if (rank !== 2) {
+    throw new Error(`ONNX export: Dense layer "${layer.name}" on a rank-${rank} input is not supported`);
+  }
+  const [kernel, bias] = weights();
+  const [nIn, nOut] = layer.getWeights()[0].shape as number[];
+  const wT = transpose(kernel, [nIn, nOut], [1, 0]);
+  const b = bias ?? new Float32Array(nOut);
+  const pre = activationName(cfg) === "linear" ? out : `${out}/pre_act`;
+  add("Gemm", out, [x, init(`${out}.weight`, [nOut, nIn], wT), init(`${out}.bias`, [nOut], b)], [pre], {
+    transB: { int: 1 },
+  });
+  if (pre !== out) activation(add, init, activationName(cfg), `${out}/act`, pre, out, 2);
+  return out;
+}
+
+function emitBatchNorm({ layer, cfg, x, rank, out, add, init, foldBn }: EmitContext): string {
+  if (foldBn.get((layer.input as Sym).sourceLayer.name) === layer) return x; // folded into the conv before it
+  const axis = Number(cfg.axis ?? -1);
+  if (axis !== -1 && axis !== rank - 1) {
+    throw new Error(`ONNX export: BatchNormalization "${layer.name}" on axis ${axis} is not supported`);
+  }
+  const bn = batchNormParams(layer);
+  const c = bn.mean.length;
+  add(
+    "BatchNormalization",
+    out,
+    [
+      x,
+      init(`${out}.scale`, [c], bn.gamma),
+      init(`${out}.bias`, [c], bn.beta),
+      init(`${out}.mean`, [c], bn.mean),
+      init(`${out}.var`, [c], bn.variance),
+    ],
+    [out],
+    { epsilon: { float: bn.epsilon } },
+  );
+  return out;
+}
+
+function emitPool({ layer, kind, cfg, x, out, add }: EmitContext): string {
+  const k = pair(cfg.poolSize), s = pair(cfg.strides ?? cfg.poolSize);
+  const inHW = ((layer.input as Sym).shape as number[]).slice(1, 3);
+  const pads = samePads(inHW, k, s, [1, 1], String(cfg.padding));
+  // count_include_pad=0 (the default) matches TF's "same" average pooling.
+  add(kind === "MaxPooling2D" ? "MaxPool" : "AveragePool", out, [x], [out], {
+    kernel_shape: { ints: k },
+    strides: { ints: s },
+    pads: { ints: pads },
+  });
+  return out;
+}
+
+function emitGlobalPool({ kind, x, out, add, setRank }: EmitContext): string {
+  add(kind === "GlobalAveragePooling2D" ? "GlobalAveragePool" : "GlobalMaxPool", out, [x], [`${out}/4d`]);
+  add("Flatten", `${out}/flatten`, [`${out}/4d`], [out], { axis: { int: 1 } });
+  setRank(out, 2);
+  return out;
+}
+
+function emitFlatten({ x, rank, out, add, setRank }: EmitContext): string {
+  if (rank === 4) {
+    // Back to NHWC first so the flattened order matches tfjs (and the Dense weights after it).
+    add("Transpose", `${out}/to_nhwc`, [x], [`${out}/nhwc`], { perm: { ints: [0, 2, 3, 1] } });
+    add("Flatten", out, [`${out}/nhwc`], [out], { axis: { int: 1 } });
+  } else add("Flatten", out, [x], [out], { axis: { int: 1 } });
+  setRank(out, 2);
+  return out;
+}
+
+function emitElementwise({ kind, ins, out, add }: EmitContext): string {
+  const op = kind === "Add" ? "Add" : "Mul";
+  let acc = ins[0];
+  ins.slice(1).forEach((b, i) => {
+    const o = i === ins.length - 2 ? out : `${out}/${i}`;
+    add(op, `${out}/${op}${i}`, [acc, b], [o]);
+    acc = o;
+  });
+  return out;
+}
+
+/** UpSampling2D: Resize with tfjs' source = out · in/out ("asymmetric"; nearest rounds down). */
+function emitUpSampling({ layer, cfg, x, out, add, init }: EmitContext): string {
+  const [sh, sw] = pair(cfg.size ?? 2);
+  const linear = cfg.interpolation === "bilinear";
+  if ((cfg.dataFormat ?? "channelsLast") !== "channelsLast") {
+    throw new Error(`ONNX export: UpSampling2D "${layer.name}" must be channelsLast`);
+  }
+  add("Resize", out, [x, "", init(`${out}.scales`, [4], Float32Array.of(1, 1, sh, sw))], [out], {
+    mode: { string: linear ? "linear" : "nearest" },
+    coordinate_transformation_mode: { string: "asymmetric" },
+    ...(linear ? {} : { nearest_mode: { string: "floor" } }),
+  });
+  return out;
+}
+
+const identity: Emitter = ({ x }) => x;
+
+/** Layer kind → emitter: a new layer kind is one function and one entry here. */
+const EMITTERS: Record<string, Emitter> = {
+  Conv2D: emitConv,
+  DepthwiseConv2D: emitConv,
+  SeparableConv2D: emitConv,
+  Conv2DTranspose: emitConv,
+  Dense: emitDense,
+  BatchNormalization: emitBatchNorm,
+  ReLU: ({ cfg, x, rank, out, add, init }) => {
+    if (cfg.maxValue != null) activation(add, init, `clip:${cfg.maxValue}`, out, x, out, rank);
+    else add("Relu", out, [x], [out]);
+    return out;
+  },
+  Activation: ({ cfg, x, rank, out, add, init }) => {
+    if (activationName(cfg) === "linear") return x;
+    activation(add, init, activationName(cfg), out, x, out, rank);
+    return out;
+  },
+  Softmax: ({ x, rank, out, add }) => {
+    add("Softmax", out, [x], [out], { axis: { int: rank === 4 ? 1 : -1 } });
+    return out;
+  },
+  MaxPooling2D: emitPool,
+  AveragePooling2D: emitPool,
+  GlobalAveragePooling2D: emitGlobalPool,
+  GlobalMaxPooling2D: emitGlobalPool,
+  Flatten: emitFlatten,
+  UpSampling2D: emitUpSampling,
+  Dropout: identity,
+  SpatialDropout1D: identity,
+  SpatialDropout2D: identity,
+  GaussianNoise: identity,
+  Concatenate: ({ cfg, ins, rank, out, add }) => {
+    const axis = Number(cfg.axis ?? -1);
+    const a = axis < 0 ? rank + axis : axis;
+    add("Concat", out, ins, [out], { axis: { int: rank === 4 ? [0, 2, 3, 1][a] : a } });
+    return out;
+  },
+  Add: emitElementwise,
+  Multiply: emitElementwise,
+};
 
 function countConsumers(model: tf.LayersModel): Map<Sym, number> {
   const counts = new Map<Sym, number>();

@@ -10,8 +10,8 @@ export interface UNetSpec {
   /** Filters per level, the last one the bottleneck (e.g. 32-64-128-256: three levels down). */
   filters: number[];
   conv: "standard" | "separable";
-  /** Up-sampling: a transposed conv, or bilinear up-sampling + a 1×1 conv. @default "transpose" */
-  up?: "transpose" | "bilinear";
+  /** Up-sampling: a transposed conv, or bilinear / nearest up-sampling + a 1×1 conv. @default "transpose" */
+  up?: "transpose" | "bilinear" | "nearest";
   /** Output channels (1: binary mask with sigmoid). @default 1 */
   classes?: number;
 }
@@ -82,7 +82,11 @@ export function buildUNet(
         kernelInitializer: init(),
       }).apply(x) as tf.SymbolicTensor
       : tf.layers.conv2d({ name: `up${i + 1}`, filters: f, kernelSize: 1, kernelInitializer: init() }).apply(
-        tf.layers.upSampling2d({ name: `resize${i + 1}`, size: [2, 2], interpolation: "bilinear" }).apply(x),
+        tf.layers.upSampling2d({
+          name: `resize${i + 1}`,
+          size: [2, 2],
+          interpolation: spec.up as "bilinear" | "nearest",
+        }).apply(x),
       ) as tf.SymbolicTensor;
     x = tf.layers.concatenate({ name: `skip${i + 1}` }).apply([x, skips[i]]) as tf.SymbolicTensor;
     x = conv(conv(x, f, `dec${i + 1}_a`), f, `dec${i + 1}_b`);
