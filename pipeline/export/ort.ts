@@ -9,6 +9,12 @@ export const ORT_RUNTIME = "onnxruntime-node 1.30.0 cpu";
 export interface SessionOptions {
   /** intra_op_num_threads. @default 1 */
   threads?: number;
+  /**
+   * Graph optimizations. "disabled" runs a QDQ graph as written: DequantizeLinear, float Conv,
+   * QuantizeLinear, so the int8 arithmetic is done by float kernels, the same on every CPU
+   * (no int8 kernel, no VNNI-dependent saturation). @default "all"
+   */
+  optimization?: "all" | "disabled";
 }
 
 /** A session on the CPU execution provider; `threads` intra-op threads, one inter-op thread. */
@@ -18,7 +24,7 @@ export async function createSession(model: Uint8Array | string, options: Session
     intraOpNumThreads: options.threads ?? 1,
     interOpNumThreads: 1,
     executionMode: "sequential",
-    graphOptimizationLevel: "all",
+    graphOptimizationLevel: options.optimization ?? "all",
   };
   return typeof model === "string"
     ? await ort.InferenceSession.create(model, opts)

@@ -88,14 +88,17 @@ export interface CalibrateOptions {
   batch?: number;
 }
 
-/** The activations `quantizeQdq` quantizes: inputs of Conv/Gemm, outputs (after Relu) of Conv/Gemm. */
-export function activationTargets(graph: OnnxGraph): string[] {
+/** Ops `quantizeQdq` can run in int8. */
+export type QuantOp = "Conv" | "Gemm";
+
+/** The activations `quantizeQdq` quantizes: inputs of `ops`, outputs (after Relu) of `ops`. */
+export function activationTargets(graph: OnnxGraph, ops: readonly QuantOp[] = ["Conv"]): string[] {
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const inits = new Set(graph.initializers.map((t) => t.name));
   const consumers = (v: string) => graph.nodes.filter((n) => n.inputs.includes(v));
   const targets = new Set<string>();
   for (const n of graph.nodes) {
-    if (n.op !== "Conv" && n.op !== "Gemm") continue;
+    if (!(ops as readonly string[]).includes(n.op)) continue;
     if (!inits.has(n.inputs[0])) targets.add(n.inputs[0]);
     let y = n.outputs[0];
     const next = consumers(y);
@@ -167,13 +170,78 @@ export async function calibrate(
 export interface QdqOptions {
   /** Activation type. uint8 (U8S8) is what onnxruntime's x86 kernels are fastest with. @default "uint8" */
   activations?: "uint8" | "int8";
+  /**
+   * Weight codes: 7 = [−64, 64] (onnxruntime's `reduce_range`), 8 = [−127, 127]. With 7, no
+   * u8 × s8 pair sum can exceed int16 (255·64·2 = 32640), so x86 CPUs without VNNI, whose
+   * kernels saturate those sums, compute the same result as every other CPU. @default 7
+   */
+  weightBits?: 7 | 8;
+  /**
+   * Ops run in int8; the others keep float weights and float inputs. The classifier's Gemm
+   * (128 → 2) gains nothing in int8 and its Q/DQ cost time. @default ["Conv"]
+   */
+  ops?: readonly QuantOp[];
+  /**
+   * Bits of the image input's codes. 7 (codes 0…127 over [0, 1]) lets the first conv keep 8-bit
+   * weights within the int16 pair bound (127·127·2 = 32258). @default 7
+   */
+  inputBits?: 7 | 8;
+  /**
+   * Conv / Gemm nodes kept in float (weights, input and output; the tensor after their Relu and
+   * MaxPool is the first quantized one). The conv on the 3-channel image runs 2–3× slower as a
+   * QLinearConv (im2col + QGEMM with K = 27) than onnxruntime's fp32 NCHWc kernel, and holds
+   * nearly all of the pair sums that saturate on x86 without VNNI. @default imageConvs(graph)
+   */
+  keepFloat?: readonly string[];
 }
 
-/** Per-tensor affine parameters for `range` in `type` (range widened to include 0). */
-export function activationParams(range: Range, type: "uint8" | "int8"): { scale: number; zeroPoint: number } {
-  const lo = Math.min(range.min, 0), hi = Math.max(range.max, 0);
+/** Convs that read the image (graph input or its Transpose) with at most 4 channels. */
+export function imageConvs(graph: OnnxGraph): string[] {
+  const image = imageTensors(graph);
+  const inits = new Map(graph.initializers.map((t) => [t.name, t]));
+  return graph.nodes.filter((n) =>
+    n.op === "Conv" && image.has(n.inputs[0]) && (inits.get(n.inputs[1])?.dims[1] ?? 0) <= 4
+  )
+    .map((n) => n.name);
+}
+
+/** Channels of `t` (NCHW axis 1): the output channels of the Conv it comes from through Relu / MaxPool. */
+function channelsOf(graph: OnnxGraph, t: string): number | undefined {
+  const inits = new Map(graph.initializers.map((i) => [i.name, i]));
+  for (let name = t, hops = 0; hops < 8; hops++) {
+    const n = graph.nodes.find((x) => x.outputs[0] === name);
+    if (!n) return undefined;
+    if (n.op === "Conv") return inits.get(n.inputs[1])?.dims[0] ?? inits.get(n.inputs[2] ?? "")?.dims[0];
+    if (n.op !== "Relu" && n.op !== "MaxPool") return undefined;
+    name = n.inputs[0];
+  }
+  return undefined;
+}
+
+/** The graph inputs and tensors made from them by a Transpose (the image in either layout). */
+export function imageTensors(graph: OnnxGraph): Set<string> {
+  const out = new Set(graph.inputs.map((i) => i.name));
+  for (const n of graph.nodes) if (n.op === "Transpose" && out.has(n.inputs[0])) out.add(n.outputs[0]);
+  return out;
+}
+
+/** Largest weight code for `bits` (symmetric, zero point 0). */
+export function weightQmax(bits: 7 | 8): number {
+  return bits === 7 ? 64 : 127;
+}
+
+/**
+ * Per-tensor affine parameters for `range` in `type` (range widened to include 0), spread over
+ * 2^bits − 1 steps from the type's lowest code (7 bits: uint8 codes 0…127).
+ */
+export function activationParams(
+  range: Range,
+  type: "uint8" | "int8",
+  bits: 7 | 8 = 8,
+): { scale: number; zeroPoint: number } {
+  const lo = Math.min(range.min, 0), hi = Math.max(range.max, 0), steps = 2 ** bits - 1;
   const qmin = type === "uint8" ? 0 : -128, qmax = qmin + 255;
-  const scale = hi > lo ? (hi - lo) / 255 : 1;
+  const scale = hi > lo ? (hi - lo) / steps : 1;
   const zeroPoint = Math.max(qmin, Math.min(qmax, Math.round(qmin - lo / scale)));
   return { scale, zeroPoint };
 }
@@ -194,11 +262,34 @@ export function quantizeQdq(
   ranges: Map<string, Range>,
   options: QdqOptions = {},
 ): OnnxGraph {
-  const type = options.activations ?? "uint8";
+  const type = options.activations ?? "uint8", qmax = weightQmax(options.weightBits ?? 7);
+  const ops: readonly string[] = options.ops ?? ["Conv"];
   const g = cloneGraph(graph);
   const inits = new Map(g.initializers.map((t) => [t.name, t]));
   const params = new Map<string, { scale: number; zeroPoint: number }>();
-  for (const [t, r] of ranges) params.set(t, activationParams(r, type));
+  const keep = new Set(options.keepFloat ?? imageConvs(graph));
+  const targets = new Set(activationTargets(graph, ops as QuantOp[]));
+  // A float-kept node's input (when it has no int8 reader) and output (after its Relu) get no QDQ.
+  for (const n of graph.nodes) {
+    if (!keep.has(n.name)) continue;
+    const readers = graph.nodes.filter((r) => r.inputs.includes(n.inputs[0]));
+    if (readers.every((r) => keep.has(r.name))) targets.delete(n.inputs[0]);
+    const next = graph.nodes.filter((r) => r.inputs.includes(n.outputs[0]));
+    targets.delete(next.length === 1 && next[0].op === "Relu" ? next[0].outputs[0] : n.outputs[0]);
+  }
+  // The image (the graph input, or its transpose) is in [0, 1] by the ONNX contract: with 7-bit
+  // codes over exactly that range, its pairs stay in int16 with full 8-bit weights.
+  const inputBits = options.inputBits ?? 7;
+  const image = imageTensors(graph);
+  for (const [t, r] of ranges) {
+    if (!targets.has(t)) continue;
+    params.set(
+      t,
+      image.has(t) && inputBits === 7
+        ? activationParams({ min: Math.min(0, r.min), max: Math.max(1, r.max) }, type, 7)
+        : activationParams(r, type),
+    );
+  }
   // MaxPool between two quantized tensors keeps its input's parameters, so onnxruntime can drop
   // the QDQ around it and pool in uint8.
   for (const n of g.nodes) {
@@ -213,9 +304,24 @@ export function quantizeQdq(
 
   // Activations: t → Q → DQ → every consumer of t.
   const qdq = new Map<string, string>();
+  // A float MaxPool's output is quantized with its scale repeated per channel (axis 1): the same
+  // codes, but onnxruntime then cannot move the Q above the pool (it moves only per-tensor Qs),
+  // so the pool stays fused with the float conv (NCHWc) instead of running as an NCHW uint8 pool.
+  const perChannel = new Map<string, number>();
+  for (const n of g.nodes) {
+    if (n.op !== "MaxPool" || !params.has(n.outputs[0]) || params.has(n.inputs[0])) continue;
+    const channels = channelsOf(g, n.inputs[0]);
+    if (channels) perChannel.set(n.outputs[0], channels);
+  }
   for (const [t, { scale, zeroPoint }] of params) {
     added.push({ name: `${t}.scale`, dtype: "float", dims: [], data: new Float32Array([scale]) });
     added.push({ name: `${t}.zero_point`, dtype: type, dims: [], data: zp(zeroPoint) });
+    const c = perChannel.get(t);
+    if (c) {
+      added.push({ name: `${t}.scale_c`, dtype: "float", dims: [c], data: new Float32Array(c).fill(scale) });
+      const z = type === "uint8" ? new Uint8Array(c).fill(zeroPoint) : new Int8Array(c).fill(zeroPoint);
+      added.push({ name: `${t}.zero_point_c`, dtype: type, dims: [c], data: z });
+    }
     qdq.set(t, `${t}/dq`);
   }
   const nodes: OnnxNode[] = [];
@@ -227,31 +333,42 @@ export function quantizeQdq(
 
   // Weights and biases of Conv / Gemm.
   for (const n of nodes) {
-    if (n.op !== "Conv" && n.op !== "Gemm") continue;
+    if (!ops.includes(n.op) || keep.has(n.name)) continue;
     const w = inits.get(n.inputs[1]);
     if (!w || w.dtype !== "float") continue;
-    const wScale = quantizeWeight(w, added, pre, replaced);
     const xName = n.inputs[0].endsWith("/dq") ? n.inputs[0].slice(0, -3) : "";
+    const wScale = quantizeWeight(w, image.has(xName) && inputBits === 7 ? 127 : qmax, added, pre, replaced);
     const b = inits.get(n.inputs[2] ?? "");
     if (b && params.has(xName)) quantizeBias(b, params.get(xName)!.scale, wScale, added, pre, replaced);
   }
   g.initializers = [...g.initializers.filter((t) => !replaced.has(t.name)), ...added];
   g.nodes = [...pre, ...nodes];
-  g.metadata.quantization = `QDQ int8 weights (per-channel, axis 0), ${type} activations`;
+  g.metadata.quantization =
+    `QDQ int8 weights (per-channel, axis 0, codes in [−${qmax}, ${qmax}]), ${type} activations`;
   return g;
 
   function qdqPair(t: string): OnnxNode[] {
     const io = [`${t}.scale`, `${t}.zero_point`];
+    const q: OnnxNode = perChannel.has(t)
+      ? {
+        op: "QuantizeLinear",
+        name: `${t}/quantize`,
+        inputs: [t, `${t}.scale_c`, `${t}.zero_point_c`],
+        outputs: [`${t}/q`],
+        attrs: { axis: { int: 1 } },
+      }
+      : { op: "QuantizeLinear", name: `${t}/quantize`, inputs: [t, ...io], outputs: [`${t}/q`] };
     return [
-      { op: "QuantizeLinear", name: `${t}/quantize`, inputs: [t, ...io], outputs: [`${t}/q`] },
+      q,
       { op: "DequantizeLinear", name: `${t}/dequantize`, inputs: [`${t}/q`, ...io], outputs: [`${t}/dq`] },
     ];
   }
 }
 
-/** Symmetric per-output-channel int8 weights + DequantizeLinear(axis 0) producing the old name. */
+/** Symmetric per-output-channel int8 weights in [−qmax, qmax] + DequantizeLinear(axis 0) producing the old name. */
 function quantizeWeight(
   w: Initializer,
+  qmax: number,
   added: Initializer[],
   pre: OnnxNode[],
   replaced: Set<string>,
@@ -261,10 +378,10 @@ function quantizeWeight(
   for (let c = 0; c < channels; c++) {
     let max = 0;
     for (let j = 0; j < per; j++) max = Math.max(max, Math.abs(data[c * per + j]));
-    const s = max > 0 ? max / 127 : 1;
+    const s = max > 0 ? max / qmax : 1;
     scales[c] = s;
     for (let j = 0; j < per; j++) {
-      q[c * per + j] = Math.max(-127, Math.min(127, Math.round(data[c * per + j] / s)));
+      q[c * per + j] = Math.max(-qmax, Math.min(qmax, Math.round(data[c * per + j] / s)));
     }
   }
   added.push({ name: `${w.name}.int8`, dtype: "int8", dims: w.dims, data: q });

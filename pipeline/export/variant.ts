@@ -11,6 +11,7 @@ import { tfjsToOnnx } from "./onnx_graph.ts";
 import { encodeModel, type OnnxGraph } from "./onnx_model.ts";
 import { createSession, toNchw } from "./ort.ts";
 import { activationTargets, calibrate, type CalibrationMethod, quantizeQdq, toFloat16 } from "./quantize.ts";
+import { INT16_MAX, pairBound } from "./int8_reference.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 
 export const FORMATS = ["tfjs", "onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
@@ -33,13 +34,23 @@ export interface FormatRecord {
 }
 
 export interface Int8Candidate extends FormatRecord {
+  /** Val-split accuracy through onnxruntime's int8 kernels on this machine (informative only). */
   val_accuracy?: number;
+  /**
+   * Val-split accuracy of the same QDQ graph run by float kernels (onnxruntime, optimizations
+   * off): the int8 arithmetic without any int8 kernel, the same on every CPU. The pick uses it.
+   */
+  fake_quant_val_accuracy?: number;
+  /** Largest int16 pair sum any input can produce (≤ 32767: no x86 u8s8 saturation possible). */
+  int16_pair_bound?: number;
 }
 
 export interface VariantExport {
   formats: Partial<Record<Format, FormatRecord>>;
   /** Every int8 calibration written; `formats["onnx-int8"]` is the one picked. */
   int8_candidates: Partial<Record<CalibrationMethod, Int8Candidate>>;
+  /** The calibration picked as "onnx-int8" and why (CPU-independent criteria only). */
+  int8_pick?: { method: CalibrationMethod; reason: string };
 }
 
 export interface ExportOptions {
@@ -61,8 +72,15 @@ export interface ExportOptions {
     methods: CalibrationMethod[];
     percentile: number;
     activations: "uint8" | "int8";
+    /** Weight bits of every int8 layer but the first (7: onnxruntime's reduce_range). */
+    weight_bits: 7 | 8;
+    /** Bits of the image input's codes (7 lets the first conv keep 8-bit weights). */
+    input_bits: 7 | 8;
   };
-  /** Which calibration becomes "onnx-int8": a method, or "auto" = best validation accuracy. */
+  /**
+   * Which calibration becomes "onnx-int8": a method, or "auto": among the candidates that cannot
+   * saturate (`int16_pair_bound` ≤ 32767), the best `fake_quant_val_accuracy`.
+   */
   int8Pick: CalibrationMethod | "auto";
   metadata: Record<string, string>;
   /** Seed for the random images used when there is no matching data set. */
@@ -130,6 +148,16 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
     if (valN && format === "onnx-int8") {
       const valPred = argmaxRows(await onnxOutputs(session, valX, valN, size, layout), classes);
       record.val_accuracy = agreement(valPred, o.data!.splits.val.labels);
+      const fake = await createSession(bytes, { optimization: "disabled" });
+      const fakePred = argmaxRows(await onnxOutputs(fake, valX, valN, size, layout), classes);
+      record.fake_quant_val_accuracy = agreement(fakePred, o.data!.splits.val.labels);
+      await fake.release();
+    }
+    if (format === "onnx-int8") {
+      record.int16_pair_bound = Math.max(
+        0,
+        ...pairBound(g).map((b) => b.anyPairing),
+      );
     }
     await session.release();
     return { record, predicted };
@@ -161,7 +189,11 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
         method,
         percentile: o.calibration.percentile,
       });
-      const q = quantizeQdq(graph, ranges, { activations: o.calibration.activations });
+      const q = quantizeQdq(graph, ranges, {
+        activations: o.calibration.activations,
+        weightBits: o.calibration.weight_bits,
+        inputBits: o.calibration.input_bits,
+      });
       q.metadata.calibration = `${method}${
         method === "percentile" ? ` ${o.calibration.percentile}` : ""
       } on ${calN} ${matching ? "training" : "random"} images`;
@@ -173,15 +205,49 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
       };
     }
     const methods = Object.keys(result.int8_candidates) as CalibrationMethod[];
-    const pick = o.int8Pick !== "auto" && methods.includes(o.int8Pick)
-      ? o.int8Pick
-      // Best validation accuracy; ties (or no labels) go to the later method in the list.
-      : methods.reduce((best, m) =>
-        (result.int8_candidates[m]!.val_accuracy ?? 0) >= (result.int8_candidates[best]!.val_accuracy ?? 0)
-          ? m
-          : best
-      );
+    result.int8_pick = o.int8Pick !== "auto" && methods.includes(o.int8Pick)
+      ? { method: o.int8Pick, reason: "set by int8_pick" }
+      : pickInt8(result.int8_candidates, methods);
+    const pick = result.int8_pick?.method;
     if (pick) result.formats["onnx-int8"] = result.int8_candidates[pick];
   }
   return result;
+}
+
+/**
+ * The "auto" int8 pick, on criteria that hold on every CPU: candidates whose int16 pair bound
+ * rules out x86 u8s8 saturation first, then the best fake-quant val accuracy (float kernels);
+ * ties (or no labels) go to the later method in the list. onnxruntime's own int8 accuracy on
+ * this machine is not used: it depends on the CPU (VNNI or not).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pickInt8 } from "./variant.ts";
+ * const base = { path: "", size_bytes: 0, gzip_bytes: 0 };
+ * const pick = pickInt8({
+ *   minmax: { ...base, int16_pair_bound: 32640, fake_quant_val_accuracy: 0.97 },
+ *   percentile: { ...base, int16_pair_bound: 64770, fake_quant_val_accuracy: 0.99 },
+ * }, ["minmax", "percentile"]);
+ * assert(pick?.method === "minmax"); // the other could saturate on an AVX2 CPU
+ * ```
+ */
+export function pickInt8(
+  candidates: Partial<Record<CalibrationMethod, Int8Candidate>>,
+  methods: CalibrationMethod[],
+): { method: CalibrationMethod; reason: string } | undefined {
+  if (methods.length === 0) return undefined;
+  const safe = methods.filter((m) => (candidates[m]!.int16_pair_bound ?? Infinity) <= INT16_MAX);
+  const pool = safe.length ? safe : methods;
+  const acc = (m: CalibrationMethod) => candidates[m]!.fake_quant_val_accuracy ?? 0;
+  const method = pool.reduce((best, m) => acc(m) >= acc(best) ? m : best);
+  const others = methods.filter((m) => m !== method)
+    .map((m) => `${m} ${candidates[m]!.fake_quant_val_accuracy?.toFixed(4) ?? "n/a"}`).join(", ");
+  const bound = candidates[method]!.int16_pair_bound;
+  const reason = `${
+    safe.length ? `int16 pair bound ${bound} ≤ ${INT16_MAX}` : `every candidate may saturate (bound ${bound})`
+  }, fake-quant val accuracy ${candidates[method]!.fake_quant_val_accuracy?.toFixed(4) ?? "n/a"}${
+    others ? ` vs ${others}` : ""
+  }`;
+  return { method, reason };
 }

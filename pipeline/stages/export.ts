@@ -1,8 +1,8 @@
 /**
  * Stage "export": every model variant of `train` and `compress` → tfjs (copied checkpoint),
  * ONNX fp32 (batch norm folded, checked against tfjs), ONNX fp16 weights, ONNX int8 QDQ
- * (calibrated on training images, MinMax and percentile; the better on the val split is
- * "onnx-int8"). Sizes raw and gzip, parity and onnxruntime accuracy go to results.part.json
+ * (calibrated on training images, MinMax and percentile; of those that cannot saturate int16 pair
+ * sums, the one with the better fake-quant val accuracy is "onnx-int8"). Sizes raw and gzip, parity and onnxruntime accuracy go to results.part.json
  * under `exports` (rows with latency come from the bench stage).
  *
  * ONNX contract (also in each file's metadata_props): input `input`, float32 RGB in [0, 1]
@@ -48,8 +48,27 @@ export const paramsSchema = z.strictObject({
     percentile: z.number().min(50).max(100).default(99.99),
     /** Activation type; uint8 is onnxruntime's fast path on x86 (U8S8). */
     activations: z.enum(["uint8", "int8"]).default("uint8"),
-  }).default({ images: 128, methods: [...METHODS], percentile: 99.99, activations: "uint8" }),
-  /** Which calibration is the "onnx-int8" format: one method, or the best on the val split. */
+    /**
+     * Weight bits (per-channel, symmetric) of every int8 conv but the first. 7 ([−64, 64], like
+     * onnxruntime's reduce_range) keeps each u8 × s8 pair sum within int16, which x86 CPUs
+     * without VNNI saturate (8 lost up to 12 points there).
+     */
+    weight_bits: z.union([z.literal(7), z.literal(8)]).default(7),
+    /** Bits of the image input's codes; 7 lets the first conv keep 8-bit weights within int16. */
+    input_bits: z.union([z.literal(7), z.literal(8)]).default(7),
+  }).default({
+    images: 128,
+    methods: [...METHODS],
+    percentile: 99.99,
+    activations: "uint8",
+    weight_bits: 7,
+    input_bits: 7,
+  }),
+  /**
+   * Which calibration is the "onnx-int8" format: one method, or "auto": of the candidates whose
+   * int16 pair bound rules out saturation, the best fake-quant val accuracy (float kernels, so the
+   * pick is the same on every CPU).
+   */
   int8_pick: z.enum(["auto", ...METHODS]).default("auto"),
 });
 
@@ -130,6 +149,7 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
     };
     model.dispose();
     const f = out.formats;
+    if (out.int8_pick) ctx.log.info(`${name}: int8 pick ${out.int8_pick.method} (${out.int8_pick.reason})`);
     ctx.log.info(
       `${name}: fp32 max|Δ| vs tfjs ${f["onnx-fp32"]?.max_abs_diff_vs_tfjs?.toExponential(1)}, sizes ${
         Object.entries(f).map(([k, r]) => `${k} ${r.size_bytes}`).join(", ")
