@@ -49,9 +49,24 @@ Deno.test("export + bench stages: every variant × format, rows with all fields,
     const exports = part.exports as Record<string, exportStage.ExportRecord>;
     assertEquals(Object.keys(exports).sort(), ["small", "teacher", "teacher_pruned_70"]);
     for (const [name, e] of Object.entries(exports)) {
-      assertEquals(Object.keys(e.formats).sort(), ["onnx-fp16", "onnx-fp32", "onnx-int8", "tfjs"]);
+      assertEquals(Object.keys(e.formats).sort(), [
+        "onnx-fp16",
+        "onnx-fp32",
+        "onnx-int8",
+        "tfjs",
+        "tflite-fp16",
+        "tflite-fp32",
+        "tflite-int8",
+      ]);
       assertEquals(Object.keys(e.int8_candidates).sort(), ["minmax", "percentile"]);
       assert(e.formats["onnx-fp32"]!.max_abs_diff_vs_tfjs! <= 1e-4, name);
+      // TFLite runs here in LiteRT.js: fp32 as tfjs, and every format scored on the test images.
+      const lite = e.formats["tflite-fp32"]!, lite8 = e.formats["tflite-int8"]!;
+      console.log(
+        `${name}: tflite fp32 max |Δ| ${lite.max_abs_diff_vs_tfjs!.toExponential(1)}, ` +
+          `int8 ${lite8.size_bytes} B, accuracy ${lite8.accuracy} (fp32 ${lite.accuracy})`,
+      );
+      assert(lite.max_abs_diff_vs_tfjs! <= 1e-4 && typeof lite8.accuracy === "number", name);
       for (const f of Object.values(e.formats)) {
         assert(f.gzip_bytes > 0 && f.size_bytes > 0);
         await Deno.stat(join(exp.outDir, f.path));

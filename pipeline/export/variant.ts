@@ -13,8 +13,9 @@ import { createSession, toNchw } from "./ort.ts";
 import { activationTargets, calibrate, type CalibrationMethod, quantizeQdq, toFloat16 } from "./quantize.ts";
 import { INT16_MAX, pairBound } from "./int8_reference.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import { exportTflite, runLiteRt, TFLITE_FORMATS } from "./tflite/mod.ts";
 
-export const FORMATS = ["tfjs", "onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
+export const FORMATS = ["tfjs", "onnx-fp32", "onnx-fp16", "onnx-int8", ...TFLITE_FORMATS] as const;
 export type Format = typeof FORMATS[number];
 
 /** One written file (or folder for tfjs), paths relative to the export stage's out folder. */
@@ -111,7 +112,7 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
     }
     result.formats.tfjs = { path: join(o.name, "tfjs"), size_bytes: raw, gzip_bytes: gz };
   }
-  if (!o.formats.some((f) => f.startsWith("onnx"))) return result;
+  if (!o.formats.some((f) => f !== "tfjs")) return result;
 
   const graph = tfjsToOnnx(model, {
     layout: o.layout,
@@ -210,6 +211,37 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
       : pickInt8(result.int8_candidates, methods);
     const pick = result.int8_pick?.method;
     if (pick) result.formats["onnx-int8"] = result.int8_candidates[pick];
+  }
+
+  // TFLite (for tflite-runtime / LiteRT on a Raspberry Pi): run here with LiteRT.js, one image at a time.
+  for (const format of TFLITE_FORMATS.filter((f) => o.formats.includes(f))) {
+    const calN = matching ? Math.min(o.calibration.images, o.data!.splits.train.count) : o.calibration.images;
+    const calibration = format === "tflite-int8"
+      ? {
+        images: matching ? firstImages(o.data!.splits.train, calN, size) : rand(calN, o.seed + 1),
+        count: calN,
+      }
+      : undefined;
+    const { bytes } = exportTflite(model, format, { probs: o.probs, metadata: o.metadata, calibration });
+    const file = `model.${format.slice("tflite-".length)}.tflite`;
+    await writeFileAtomic(join(dir, file), bytes);
+    const record: FormatRecord = {
+      path: join(o.name, file),
+      size_bytes: bytes.length,
+      gzip_bytes: gzipSync(bytes, { level: 9 }).length,
+      max_abs_diff_vs_tfjs: maxAbsDiff((await runLiteRt(bytes, parityX, parityN))[0], reference),
+    };
+    if (format === "tflite-fp32" && !(record.max_abs_diff_vs_tfjs! <= o.tolerance)) {
+      throw new Error(
+        `export "${o.name}": LiteRT fp32 differs from tfjs by ${record.max_abs_diff_vs_tfjs} (> ${o.tolerance})`,
+      );
+    }
+    if (testN) {
+      const predicted = argmaxRows((await runLiteRt(bytes, testX, testN))[0], classes);
+      record.accuracy = agreement(predicted, o.data!.splits.test.labels);
+      record.agreement_vs_fp32 = vsFp32(predicted);
+    }
+    result.formats[format] = record;
   }
   return result;
 }

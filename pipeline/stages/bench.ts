@@ -23,7 +23,8 @@ import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { argmaxRows } from "../export/evaluate.ts";
-import { FORMATS } from "../export/variant.ts";
+/** Formats this stage times locally (TFLite files are timed on the board: see the README). */
+const FORMATS = ["tfjs", "onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
 import type { ExportPart, ExportRecord } from "./export.ts";
 import { type MachineInfo, machineInfo } from "../bench/machine.ts";
 import { onnxRunner, type Runner, tfjsRunner, timeRuns } from "../bench/runners.ts";
