@@ -16,6 +16,7 @@
  * Dropout (identity), Concatenate, Add, Multiply: the `EMITTERS` table. Anything else throws, naming the layer.
  */
 import type * as tf from "@tensorflow/tfjs";
+import { batchNormParams } from "./batch_norm_params.ts";
 import type { Initializer, OnnxGraph, OnnxNode } from "./onnx_model.ts";
 
 export interface ConvertOptions {
@@ -477,24 +478,6 @@ function separableDepthwise(layer: Layer): { weight: Float32Array; dims: number[
     weight: transpose(t[0].dataSync() as Float32Array, shape, [2, 3, 0, 1]),
     dims: [cin * mult, 1, kh, kw],
   };
-}
-
-interface BnParams {
-  gamma: Float32Array;
-  beta: Float32Array;
-  mean: Float32Array;
-  variance: Float32Array;
-  epsilon: number;
-}
-
-function batchNormParams(bn: Layer): BnParams {
-  const cfg = bn.getConfig() as Config;
-  const w = bn.getWeights().map((t) => t.dataSync() as Float32Array);
-  let i = 0;
-  const c = w[w.length - 1].length;
-  const gamma = cfg.scale !== false ? w[i++] : new Float32Array(c).fill(1);
-  const beta = cfg.center !== false ? w[i++] : new Float32Array(c);
-  return { gamma, beta, mean: w[i++], variance: w[i++], epsilon: Number(cfg.epsilon ?? 1e-3) };
 }
 
 /** Fold y = γ·(conv(x) − μ)/√(σ² + ε) + β into the conv's weights and bias (in place). */

@@ -4,6 +4,7 @@
  * entry here (and, for a new op, one entry in reference.ts and write.ts).
  */
 import type * as tf from "@tensorflow/tfjs";
+import { batchNormParams } from "../batch_norm_params.ts";
 import { transpose } from "../onnx_graph.ts";
 import type { Activation, NewOp, Padding, TensorType, TfliteOp, TfliteTensor } from "./graph.ts";
 
@@ -307,24 +308,6 @@ interface Weight {
 
 function weightsOf(layer: Layer): Weight[] {
   return layer.getWeights().map((w) => ({ data: w.dataSync() as Float32Array, shape: w.shape as number[] }));
-}
-
-interface BnParams {
-  gamma: Float32Array;
-  beta: Float32Array;
-  mean: Float32Array;
-  variance: Float32Array;
-  epsilon: number;
-}
-
-function batchNormParams(bn: Layer): BnParams {
-  const cfg = bn.getConfig() as Config;
-  const w = bn.getWeights().map((t) => t.dataSync() as Float32Array);
-  let i = 0;
-  const c = w[w.length - 1].length;
-  const gamma = cfg.scale !== false ? w[i++] : new Float32Array(c).fill(1);
-  const beta = cfg.center !== false ? w[i++] : new Float32Array(c);
-  return { gamma, beta, mean: w[i++], variance: w[i++], epsilon: Number(cfg.epsilon ?? 1e-3) };
 }
 
 /**
