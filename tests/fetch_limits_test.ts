@@ -333,3 +333,24 @@ function crc32(data: Uint8Array): number {
   for (const b of data) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+Deno.test("an image file over 64 MiB is skipped unread and listed", async () => {
+  await withTemp(async (base) => {
+    const root = join(base, "data");
+    for (const c of ["with_mask", "without_mask"]) await Deno.mkdir(join(root, c), { recursive: true });
+    for (let i = 0; i < 6; i++) {
+      await Deno.writeFile(join(root, "with_mask", `m${i}.png`), await png(i, true));
+      await Deno.writeFile(join(root, "without_mask", `n${i}.png`), await png(100 + i, false));
+    }
+    const big = await Deno.open(join(root, "with_mask", "huge.png"), { create: true, write: true });
+    await big.truncate(70 * 2 ** 20); // sparse: no disk, and it must not be read into memory
+    big.close();
+    const ctx = fetchCtx({ source: "dir", path: "data", size: 16 }, base);
+    const { summary } = await run(ctx);
+    const skipped = summary.skipped_files as { path: string; reason: string }[];
+    assertEquals(skipped, [{
+      path: "with_mask/huge.png",
+      reason: "file of 70 MiB, over the 64 MiB an image may have",
+    }]);
+  });
+});

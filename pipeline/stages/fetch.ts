@@ -120,6 +120,9 @@ async function sourceRoot(
 }
 
 /** Hash, then decode (or read from the tensor cache) every entry, a few at a time. */
+/** Larger files are skipped unread: a photo this size is not a training image, and reading it whole costs memory. */
+const MAX_IMAGE_BYTES = 64 * 2 ** 20;
+
 async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) {
   const cache = await TensorCache.open(ctx.cacheDir, ctx.params.size);
   const bar = ctx.progress("decode", entries.length, "img");
@@ -130,6 +133,14 @@ async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) 
     while (next < entries.length) {
       const i = next++, entry = entries[i];
       try {
+        const { size } = await Deno.stat(entry.file);
+        if (size > MAX_IMAGE_BYTES) {
+          throw new Error(
+            `file of ${(size / 2 ** 20).toFixed(0)} MiB, over the ${
+              MAX_IMAGE_BYTES / 2 ** 20
+            } MiB an image may have`,
+          );
+        }
         const bytes = await Deno.readFile(entry.file);
         const sha = await sha256Hex(bytes);
         let pixels = await cache.get(sha);
