@@ -27,6 +27,16 @@ export interface Emit {
 /** Emit the layer's ops; return the id of the tensor that stands for its output. */
 export type Emitter = (e: Emit) => number;
 
+/**
+ * The layer's last op, named after the layer, with its activation fused where TFLite can and as
+ * a separate op after it where it cannot (e.g. sigmoid).
+ */
+function finalOp(e: Emit, name: string, make: (fused: Activation) => NewOp): number {
+  const act = fusedActivation(e.cfg);
+  const y = e.g.op(make(act.fused), act.rest ? `${name}/linear` : name, e.shape);
+  return act.rest ? e.g.activation(act.rest, y, name, e.shape) : y;
+}
+
 export const CONV_KINDS = new Set(["Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"]);
 
 export const EMITTERS: Record<string, Emitter> = {
@@ -36,8 +46,7 @@ export const EMITTERS: Record<string, Emitter> = {
     const w = transpose(kernel.data, kernel.shape, [3, 0, 1, 2]);
     const b = bias?.data.slice() ?? new Float32Array(cout);
     if (e.bn) foldBatchNorm(w, b, e.bn);
-    const act = fusedActivation(e.cfg);
-    const y = e.g.op(
+    return finalOp(e, e.layer.name, (fused) => (
       {
         op: "CONV_2D",
         inputs: [
@@ -48,12 +57,9 @@ export const EMITTERS: Record<string, Emitter> = {
         padding: padding(e.cfg),
         stride: pair(e.cfg.strides ?? 1),
         dilation: pair(e.cfg.dilationRate ?? 1),
-        activation: act.fused,
-      },
-      act.rest ? `${e.layer.name}/linear` : e.layer.name,
-      e.shape,
-    );
-    return act.rest ? e.g.activation(act.rest, y, e.layer.name, e.shape) : y;
+        activation: fused,
+      }
+    ));
   },
   DepthwiseConv2D: (e) => {
     const [kernel, bias] = weightsOf(e.layer);
@@ -61,19 +67,15 @@ export const EMITTERS: Record<string, Emitter> = {
     const w = kernel.data.slice(); // [kh, kw, C, M] is [1, kh, kw, C·M] in memory
     const b = bias?.data.slice() ?? new Float32Array(cin * mult);
     if (e.bn) foldBatchNorm(w, b, e.bn, true);
-    const act = fusedActivation(e.cfg);
-    const y = e.g.op(
+    return finalOp(e, e.layer.name, (fused) => (
       depthwise(
         e,
         e.ins[0],
         e.g.constant(`${e.layer.name}/weights`, [1, kh, kw, cin * mult], w),
         b,
-        act.fused,
-      ),
-      act.rest ? `${e.layer.name}/linear` : e.layer.name,
-      e.shape,
-    );
-    return act.rest ? e.g.activation(act.rest, y, e.layer.name, e.shape) : y;
+        fused,
+      )
+    ));
   },
   SeparableConv2D: (e) => {
     const [dwKernel, pwKernel, bias] = weightsOf(e.layer);
@@ -89,8 +91,7 @@ export const EMITTERS: Record<string, Emitter> = {
     const w = transpose(pwKernel.data, pwKernel.shape, [3, 0, 1, 2]);
     const b = bias?.data.slice() ?? new Float32Array(cout);
     if (e.bn) foldBatchNorm(w, b, e.bn);
-    const act = fusedActivation(e.cfg);
-    const y = e.g.op(
+    return finalOp(e, e.layer.name, (fused) => (
       {
         op: "CONV_2D",
         inputs: [
@@ -101,12 +102,9 @@ export const EMITTERS: Record<string, Emitter> = {
         padding: "VALID",
         stride: [1, 1],
         dilation: [1, 1],
-        activation: act.fused,
-      },
-      act.rest ? `${e.layer.name}/linear` : e.layer.name,
-      e.shape,
-    );
-    return act.rest ? e.g.activation(act.rest, y, e.layer.name, e.shape) : y;
+        activation: fused,
+      }
+    ));
   },
   Conv2DTranspose: (e) => {
     const [kernel, bias] = weightsOf(e.layer);
@@ -116,7 +114,7 @@ export const EMITTERS: Record<string, Emitter> = {
     if (e.bn) foldBatchNorm(w, b, e.bn);
     const name = e.layer.name;
     const outShape = e.g.constant(`${name}/output_shape`, [4], new Int32Array(e.shape), "int32");
-    let y = e.g.op(
+    const y = e.g.op(
       {
         op: "TRANSPOSE_CONV",
         inputs: [outShape, e.g.constant(`${name}/weights`, [cout, kh, kw, cin], w), e.ins[0]],
@@ -126,13 +124,9 @@ export const EMITTERS: Record<string, Emitter> = {
       `${name}/no_bias`,
       e.shape,
     );
-    const act = fusedActivation(e.cfg);
-    y = e.g.op(
-      { op: "ADD", inputs: [y, e.g.constant(`${name}/bias`, [cout], b)], activation: act.fused },
-      act.rest ? `${name}/linear` : name,
-      e.shape,
-    );
-    return act.rest ? e.g.activation(act.rest, y, name, e.shape) : y;
+    return finalOp(e, name, (fused) => (
+      { op: "ADD", inputs: [y, e.g.constant(`${name}/bias`, [cout], b)], activation: fused }
+    ));
   },
   Dense: (e) => {
     if (e.g.tensors[e.ins[0]].shape.length !== 2) {
@@ -141,8 +135,7 @@ export const EMITTERS: Record<string, Emitter> = {
     const [kernel, bias] = weightsOf(e.layer);
     const [nIn, nOut] = kernel.shape;
     const w = transpose(kernel.data, kernel.shape, [1, 0]);
-    const act = fusedActivation(e.cfg);
-    const y = e.g.op(
+    return finalOp(e, e.layer.name, (fused) => (
       {
         op: "FULLY_CONNECTED",
         inputs: [
@@ -150,12 +143,9 @@ export const EMITTERS: Record<string, Emitter> = {
           e.g.constant(`${e.layer.name}/weights`, [nOut, nIn], w),
           e.g.bias(e.layer, bias?.data.slice() ?? new Float32Array(nOut)),
         ],
-        activation: act.fused,
-      },
-      act.rest ? `${e.layer.name}/linear` : e.layer.name,
-      e.shape,
-    );
-    return act.rest ? e.g.activation(act.rest, y, e.layer.name, e.shape) : y;
+        activation: fused,
+      }
+    ));
   },
   BatchNormalization: (e) => {
     const axis = Number(e.cfg.axis ?? -1);
