@@ -5,7 +5,7 @@
  * computes the same function. Gradients are this shard's share (the trainer adds the shards).
  */
 import type { GraphSpec } from "./graph.ts";
-import { LAYER_KINDS, type NodeInfo, type StepContext, type SyncSum } from "./layers/mod.ts";
+import { LAYER_KINDS, type StepContext, type SyncSum } from "./layers/mod.ts";
 import type { Forward } from "./layers/_types.ts";
 import { Arena, NO_ARENA } from "./_arena.ts";
 import { LOSSES, type LossName } from "./losses/mod.ts";
@@ -65,7 +65,6 @@ export async function runShard(
     dropMasks: inp.mode === "train" ? inp.dropMasks ?? {} : {},
     state: {},
   };
-  const infos: NodeInfo[] = g.nodes.map((nd) => ({ ...nd }));
   const fwd: Forward[] = [];
   const valueOf = (i: number) => i < 0 ? inp.x : fwd[i].out;
   // Without a backward, a value is dropped after its last consumer ran (bounds memory on big sets).
@@ -74,7 +73,12 @@ export async function runShard(
   for (let i = 0; i < g.nodes.length; i++) {
     const kind = LAYER_KINDS.get(g.nodes[i].className)!;
     fwd.push(
-      await kind.forward(infos[i], g.nodes[i].inputs.map(valueOf), nodeWeights(g, i, trainable, state), ctx),
+      await kind.forward(
+        g.nodes[i],
+        g.nodes[i].inputs.map(valueOf),
+        nodeWeights(g, i, trainable, state),
+        ctx,
+      ),
     );
     if (inp.mode === "train") continue;
     for (const j of g.nodes[i].inputs) {
@@ -106,7 +110,7 @@ export async function runShard(
     const dW = node.weights.filter((s) => s.trainable).map((s) => grad.subarray(s.offset, s.offset + s.size));
     const inputs = node.inputs.map(valueOf);
     const dIns = await kind.backward(
-      infos[i],
+      node,
       d,
       fwd[i],
       inputs,

@@ -121,6 +121,7 @@ export async function fitClassifier(
   const initial = trainer.snapshot();
   let best = { loss: Infinity, epoch: 0, trainable: initial.trainable, state: initial.state };
   let stoppedEarly = false, firstEpoch = 1, earlierSeconds = 0;
+  let testLogits: Float32Array = new Float32Array(0);
   const resumed = opts.checkpointDir ? await loadCheckpoint(opts.checkpointDir) : undefined;
   if (resumed) {
     trainer.restore(resumed.trainer);
@@ -185,10 +186,12 @@ export async function fitClassifier(
     }
     trainer.restore({ ...trainer.snapshot(), trainable: best.trainable, state: best.state });
     trainer.exportTo(model);
+    // The best weights are in the trainer's workers already: score the test split there.
+    testLogits = await trainer.predict(splitImages(data.splits.test, data.size));
   } finally {
     await trainer.dispose();
   }
-  const test = await evaluate(model, data.splits.test, data.size);
+  const test = { predicted: argmaxRows(testLogits, data.splits.test.count) };
   return {
     history,
     bestEpoch: best.epoch,
@@ -248,7 +251,7 @@ async function trainEpoch(
       );
     const step = await trainer.trainStep(x, y, { teacher: soft, learningRate: learningRate(b) });
     lossSum += step.loss * indices.length;
-    correct += Math.round(scoreLogits(step.out, y).acc * indices.length);
+    correct += argmaxRows(step.out, indices.length).reduce((n, p, i) => n + (p === y[i] ? 1 : 0), 0);
     seen += indices.length;
     bar.tick(1, {
       loss: (lossSum / seen).toFixed(4),
