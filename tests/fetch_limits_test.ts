@@ -248,14 +248,20 @@ Deno.test("zip_limits params: defaults, validated before any work", () => {
   }
 });
 
+/** A `dir` source under `base`/data with 6 real PNGs per class; returns its path. */
+async function sixPerClass(base: string): Promise<string> {
+  const root = join(base, "data");
+  for (const c of ["with_mask", "without_mask"]) await Deno.mkdir(join(root, c), { recursive: true });
+  for (let i = 0; i < 6; i++) {
+    await Deno.writeFile(join(root, "with_mask", `m${i}.png`), await png(i, true));
+    await Deno.writeFile(join(root, "without_mask", `n${i}.png`), await png(100 + i, false));
+  }
+  return root;
+}
+
 Deno.test("dir source: symbolic links outside the folder and broken ones are listed, never followed", async () => {
   await withTemp(async (base) => {
-    const root = join(base, "data");
-    for (const c of ["with_mask", "without_mask"]) await Deno.mkdir(join(root, c), { recursive: true });
-    for (let i = 0; i < 6; i++) {
-      await Deno.writeFile(join(root, "with_mask", `m${i}.png`), await png(i, true));
-      await Deno.writeFile(join(root, "without_mask", `n${i}.png`), await png(100 + i, false));
-    }
+    const root = await sixPerClass(base);
     const outside = join(base, "outside.png");
     await Deno.writeFile(outside, await png(7, true));
     await Deno.symlink("/etc/passwd", join(root, "with_mask", "passwd.png"));
@@ -336,12 +342,7 @@ function crc32(data: Uint8Array): number {
 
 Deno.test("an image file over 64 MiB is skipped unread and listed", async () => {
   await withTemp(async (base) => {
-    const root = join(base, "data");
-    for (const c of ["with_mask", "without_mask"]) await Deno.mkdir(join(root, c), { recursive: true });
-    for (let i = 0; i < 6; i++) {
-      await Deno.writeFile(join(root, "with_mask", `m${i}.png`), await png(i, true));
-      await Deno.writeFile(join(root, "without_mask", `n${i}.png`), await png(100 + i, false));
-    }
+    const root = await sixPerClass(base);
     const big = await Deno.open(join(root, "with_mask", "huge.png"), { create: true, write: true });
     await big.truncate(70 * 2 ** 20); // sparse: no disk, and it must not be read into memory
     big.close();
