@@ -1,5 +1,5 @@
 /**
- * Parity of the wasm kernels the engine registers for tfjs (model.predict / tfjs training on wasm) against the cpu backend.
+ * Parity of the wasm kernels the engine registers for tfjs inference (model.predict) against the cpu backend.
  * Run: deno test -A tests/engine_kernels_test.ts
  */
 import * as tf from "@tensorflow/tfjs";
@@ -60,25 +60,7 @@ for (const s of [1, 2] as const) {
   }
 }
 
-Deno.test("conv2d gradients (Conv2DBackpropFilter/Input) match cpu", async () => {
-  for (const [gi, g] of grid.entries()) {
-    const xs = [g.n, g.hw[0], g.hw[1], g.ci], ws = [g.k, g.k, g.ci, g.co];
-    const xv = rand(xs.reduce((a, b) => a * b), gi + 1), wv = rand(ws.reduce((a, b) => a * b), gi + 100);
-    await compare(`conv2d n${g.n} ${g.hw} ci${g.ci} co${g.co} k${g.k} s${g.s} ${g.pad}`, () => {
-      const x = tf.tensor4d(xv, xs as [number, number, number, number]);
-      const w = tf.tensor4d(wv, ws as [number, number, number, number]);
-      const y = tf.conv2d(x, w, g.s, g.pad);
-      const r = tf.tensor(rand(y.size, gi + 7), y.shape);
-      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, g.s, g.pad).mul(r).sum()
-      )([x, w]);
-      tf.dispose([x, w, r]);
-      return [y, dx, dw];
-    });
-  }
-});
-
-Deno.test("conv2dTranspose forward and gradients match cpu", async () => {
+Deno.test("conv2dTranspose forward (Conv2DBackpropInput) matches cpu", async () => {
   for (const [gi, g] of grid.entries()) {
     // conv2dTranspose(y) maps back to the conv's input shape: uses Conv2DBackpropInput forward.
     const xs: [number, number, number, number] = [g.n, g.hw[0], g.hw[1], g.ci];
@@ -93,33 +75,9 @@ Deno.test("conv2dTranspose forward and gradients match cpu", async () => {
       const f = (a: tf.Tensor, b: tf.Tensor) =>
         tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, xs, g.s, g.pad);
       const out = f(y, w);
-      const r = tf.tensor(rand(out.size, gi + 9), out.shape);
-      const [dy, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a, b).mul(r).sum())([y, w]);
-      tf.dispose([y, w, r]);
-      return [out, dy, dw];
+      tf.dispose([y, w]);
+      return [out];
     });
-  }
-});
-
-Deno.test("depthwiseConv2d gradients match cpu", async () => {
-  for (const [gi, g] of grid.entries()) {
-    for (const mult of [1, 2]) {
-      for (const dil of [1]) { // tfjs has no depthwise gradient for dilation > 1
-        const xs: [number, number, number, number] = [g.n, g.hw[0], g.hw[1], g.ci];
-        const ws: [number, number, number, number] = [g.k, g.k, g.ci, mult];
-        const xv = rand(xs.reduce((a, b) => a * b), gi + 11), wv = rand(ws.reduce((a, b) => a * b), gi + 12);
-        await compare(`depthwise ${g.hw} ci${g.ci} m${mult} k${g.k} s${g.s} d${dil} ${g.pad}`, () => {
-          const x = tf.tensor4d(xv, xs), w = tf.tensor4d(wv, ws);
-          const f = (a: tf.Tensor, b: tf.Tensor) =>
-            tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, g.s, g.pad, "NHWC", dil);
-          const out = f(x, w);
-          const r = tf.tensor(rand(out.size, gi + 13), out.shape);
-          const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a, b).mul(r).sum())([x, w]);
-          tf.dispose([x, w, r]);
-          return [out, dx, dw];
-        });
-      }
-    }
   }
 });
 
@@ -146,31 +104,6 @@ Deno.test("Sum / Mean / Tile (leading-axis fast paths and fallbacks) match cpu",
         const out = [tf.tile(c, reps), tf.tile(tf.tensor(xv, shape), reps)];
         c.dispose();
         return out;
-      });
-    }
-  }
-});
-
-interface Soft {
-  teacherLogits: Float32Array;
-  temperature: number;
-  alpha: number;
-}
-
-Deno.test("maxPool gradient (MaxPoolGrad) matches cpu", async () => {
-  for (const [gi, g] of grid.entries()) {
-    for (const k of [2, 3]) {
-      const xs: [number, number, number, number] = [g.n, g.hw[0], g.hw[1], g.ci];
-      const xv = rand(xs.reduce((a, b) => a * b), gi + 40);
-      await compare(`maxPool ${g.hw} c${g.ci} k${k} s${g.s} ${g.pad}`, () => {
-        const x = tf.tensor4d(xv, xs);
-        const y = tf.maxPool(x, k, g.s, g.pad);
-        const r = tf.tensor(rand(y.size, gi + 41), y.shape);
-        const [dx] = tf.grads((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, k, g.s, g.pad).mul(r).sum())([
-          x,
-        ]);
-        tf.dispose([x, r]);
-        return [y, dx];
       });
     }
   }

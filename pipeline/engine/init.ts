@@ -1,8 +1,7 @@
-/** Backend setup: wasm (default) with the engine's kernels (conv/depthwise/max-pool grads, reductions). */
+/** Backend setup for tfjs inference: wasm (default) with the engine's kernels (transposed-conv input gradient, reductions). */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerConvKernels } from "./conv_kernels.ts";
-import { registerPoolKernels } from "./pool_kernels.ts";
 import { registerReduceKernels } from "./reduce_kernels.ts";
 
 let initialised = false;
@@ -20,7 +19,6 @@ function silenceCpuBanner(): void {
 export async function initEngine(opts: { backend?: "wasm" | "cpu" } = {}): Promise<void> {
   if (!initialised) {
     registerConvKernels();
-    registerPoolKernels();
     registerReduceKernels();
   }
   initialised = true;

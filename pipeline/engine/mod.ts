@@ -7,8 +7,9 @@
  *   (one per core) run native kernels (`native/`, C built at first use) on their shard of each
  *   batch; batch norm and batch-wide losses are synchronous across the shards; Adam on the main
  *   thread. It also predicts and recalibrates batch-norm statistics in the workers.
- * - `initEngine()` selects tfjs' wasm backend for inference (`model.predict`) and registers the
- *   gradient kernels it lacks (so tfjs-layers training on wasm works too).
+ * - `initEngine()` selects tfjs' wasm backend for inference (`model.predict`) and registers faster
+ *   kernels for what that inference calls: the input gradient a transposed conv runs forward, and
+ *   leading-axis Sum / Mean / Tile.
  *
  * @example
  * ```ts
@@ -30,5 +31,4 @@ export { createTrainer, type Trainer, type TrainerOptions, type TrainerSnapshot 
 export { graphOf, type GraphSpec, UnsupportedLayerError } from "./graph.ts";
 export { LOSSES, type LossName } from "./losses/mod.ts";
 export { registerConvKernels } from "./conv_kernels.ts";
-export { registerPoolKernels } from "./pool_kernels.ts";
 export { registerReduceKernels } from "./reduce_kernels.ts";
