@@ -149,23 +149,25 @@ Deno.test("results.json merges the stages' parts; results.csv has the union of c
   assert.equal(results.seed, 7);
   assert.equal(results.pipeline_file, "pipeline.yaml");
   assert.match(results.pipeline_sha256, /^[0-9a-f]{64}$/);
-  assert.deepEqual(results.rows.map((r) => r.variant), ["data", "teacher"]);
-  assert.deepEqual(Object.keys(results.models), ["teacher"]);
-  assert.deepEqual(results.extra, { fetch: { dataset: { n: 4 } } });
+  const track = results.tracks.classification;
+  assert.deepEqual(Object.keys(results.tracks), ["classification"]);
+  assert.deepEqual(track.rows.map((r) => r.variant), ["data", "teacher"]);
+  assert.deepEqual(Object.keys(track.models), ["teacher"]);
+  assert.deepEqual(track.extra, { fetch: { dataset: { n: 4 } } });
   assert.deepEqual(results.stages.train, {
     status: "done",
     summary: { value: 3 },
     seconds: results.stages.train.seconds,
   });
   const csv = parse(await Deno.readTextFile(`${p.dir}/artifacts/quick/results.csv`)) as string[][];
-  assert.deepEqual(csv[0], ["variant", "technique", "size_bytes", "accuracy", "runtime"]);
-  assert.deepEqual(csv[2], ["teacher", "baseline", "", "0.9", "tfjs"]);
+  assert.deepEqual(csv[0], ["task", "variant", "technique", "size_bytes", "accuracy", "runtime"]);
+  assert.deepEqual(csv[2], ["classification", "teacher", "baseline", "", "0.9", "tfjs"]);
   // Cached stages keep their summary in results.json.
   await p.run();
   const cached = await readJson<ResultsFile>(`${p.dir}/artifacts/quick/results.json`);
   assert.deepEqual(cached.stages.train.summary, { value: 3 });
   assert.equal(cached.stages.train.status, "cached");
-  assert.equal(cached.rows.length, 2);
+  assert.equal(cached.tracks.classification.rows.length, 2);
 });
 
 Deno.test("a second run of the same profile at once is refused; a stale pid file is taken over", async () => {

@@ -1,6 +1,6 @@
 /** Shared fake results.json and stage context for the report tests (not a test file itself). */
 import type { StageContext } from "../pipeline/core/types.ts";
-import type { Results } from "../pipeline/stages/parts.ts";
+import type { Results, ResultsOnDisk } from "../pipeline/stages/parts.ts";
 import type { EpochRecord, ModelRecord } from "../pipeline/tasks/classification_records.ts";
 
 function history(base: number): EpochRecord[] {
@@ -64,6 +64,7 @@ export function fakeResults(): Results {
     pipeline_file: "pipeline.yaml",
     pipeline_sha256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
     seed: 42,
+    task: "classification",
     stages: {
       fetch: {
         status: "done",
@@ -115,12 +116,24 @@ globalThis.addEventListener("unload", () => {
   for (const dir of created) Deno.removeSync(dir, { recursive: true });
 });
 
-/** Write `results` into a fresh temp artifacts folder; returns it with a fresh out folder. */
-export async function tempDirs(results?: Results): Promise<{ artifacts: string; out: string }> {
+/** results.json as the runner writes it: the header, and each view as its task's track. */
+export function onDisk(...views: Results[]): ResultsOnDisk {
+  const { task: _t, stage_names: _s, models: _m, rows: _r, extra: _e, ...header } = views[0];
+  const tracks = Object.fromEntries(
+    views.map((v) => [v.task, { task: v.task, stage_names: v.stage_names, models: v.models, rows: v.rows, extra: v.extra }]),
+  );
+  return { ...header, tracks };
+}
+
+/** Write `results` (one track's view, or several) into a fresh temp artifacts folder; returns it with a fresh out folder. */
+export async function tempDirs(results?: Results | Results[]): Promise<{ artifacts: string; out: string }> {
   const artifacts = await Deno.makeTempDir({ prefix: "edgeslim-report-art-" });
   const out = await Deno.makeTempDir({ prefix: "edgeslim-report-out-" });
   created.push(artifacts, out);
-  if (results) await Deno.writeTextFile(`${artifacts}/results.json`, JSON.stringify(results, null, 2));
+  if (results) {
+    const file = onDisk(...(Array.isArray(results) ? results : [results]));
+    await Deno.writeTextFile(`${artifacts}/results.json`, JSON.stringify(file, null, 2));
+  }
   return { artifacts, out };
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeResults } from "../pipeline/core/results.ts";
+import { trackOf, writeResults } from "../pipeline/core/results.ts";
 import { conclusionSection, devicesSection } from "../pipeline/report/sections.ts";
 import { paretoFront } from "../pipeline/report/variants.ts";
 import type { ResultRow, Results } from "../pipeline/stages/parts.ts";
@@ -37,6 +37,7 @@ function segmentationResults(): Results {
     pipeline_sha256: "0".repeat(64),
     seed: 1,
     task: "segmentation",
+    stage_names: { bench: "bench" },
     stages: { bench: { status: "done" } },
     models: {},
     rows,
@@ -126,13 +127,13 @@ Deno.test("tasks: nothing outside pipeline/tasks/ reads `.accuracy`, except the 
   assert.deepEqual(unexpected, [], `read accuracy by name: ${unexpected.join(", ")}`);
 });
 
-Deno.test("results.json records the task the stages' parts record, once, and refuses two tasks", async () => {
+Deno.test("results.json puts each part in the track of its task; extras by role; one role per track", async () => {
   const dir = await Deno.makeTempDir({ prefix: "edgeslim-task-" });
   try {
-    const part = async (name: string, body: object) => {
+    const part = async (name: string, role: string, body: object) => {
       await Deno.mkdir(`${dir}/${name}`);
       await Deno.writeTextFile(`${dir}/${name}/results.part.json`, JSON.stringify(body));
-      return { name, status: "done" as const, out: `${dir}/${name}` };
+      return { name, role, status: "done" as const, out: `${dir}/${name}` };
     };
     const options = {
       artifactsDir: dir,
@@ -141,23 +142,35 @@ Deno.test("results.json records the task the stages' parts record, once, and ref
       pipelineSha256: "0",
       seed: 1,
     };
-    const train = await part("train", {
+    const train = await part("train", "train", {
       task: "classification",
       rows: [{ variant: "a", technique: "baseline" }],
     });
-    const bench = await part("bench", { task: "classification", rows: [], machine: { cpu: "x" } });
-    const results = await writeResults({ ...options, stages: [train, bench] });
-    assert.equal(results.task, "classification");
+    const bench = await part("bench", "bench", { task: "classification", rows: [], machine: { cpu: "x" } });
+    const segTrain = await part("seg_train", "train", {
+      task: "segmentation",
+      rows: [{ variant: "u", technique: "baseline", dice: 0.5 }],
+      history: { u: [] },
+    });
+    const results = await writeResults({ ...options, stages: [train, bench, segTrain] });
+    assert.deepEqual(Object.keys(results.tracks), ["classification", "segmentation"]);
     assert.deepEqual(
-      results.extra,
+      results.tracks.classification.extra,
       { bench: { machine: { cpu: "x" } } },
       "task is lifted, not kept per stage",
     );
-    assert.equal(Deno.readTextFileSync(`${dir}/results.csv`).split("\n")[0], "variant,technique");
-    const seg = await part("seg", { task: "segmentation" });
+    const seg = trackOf(results, "segmentation")!;
+    assert.deepEqual(seg.extra, { train: { history: { u: [] } } }, "extra keyed by role, not by stage name");
+    assert.deepEqual(seg.stage_names, { train: "seg_train" });
+    assert.equal(seg.profile, "quick");
+    assert.deepEqual(
+      Deno.readTextFileSync(`${dir}/results.csv`).split("\n").slice(0, 3),
+      ["task,variant,technique,dice", "classification,a,baseline,", "segmentation,u,baseline,0.5"],
+    );
+    const again = await part("train2", "train", { task: "segmentation" });
     await assert.rejects(
-      writeResults({ ...options, stages: [train, seg] }),
-      /Stage "seg" records task "segmentation" but stage "train" recorded "classification"/,
+      writeResults({ ...options, stages: [segTrain, again] }),
+      /Stages "seg_train" and "train2" both write the train part of the segmentation track/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -4,11 +4,13 @@
  */
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "./atomic_write.ts";
-import type { ResultsFile, ResultsPart, StageStatus } from "./types.ts";
+import type { ResultsFile, ResultsPart, StageStatus, TrackView } from "./types.ts";
 
 /** One stage as the merge sees it, in run order. */
 export interface StageRecord {
   name: string;
+  /** What the stage does, its module's name (train, export, …): its part's key in a track's `extra`. */
+  role?: string;
   status: StageStatus;
   summary?: Record<string, unknown>;
   seconds?: number;
@@ -28,11 +30,12 @@ export interface WriteResultsOptions {
 }
 
 /**
- * Build results.json from the stages' parts (models merged, rows concatenated, the `task` they
- * record lifted to the top, other keys under `extra[stage]`) and write it and results.csv
- * atomically. Returns what was written.
+ * Build results.json from the stages' parts and write it and results.csv atomically. Each part
+ * goes to the track of the task it records (none: classification): models merged, rows
+ * concatenated, other keys under `extra[role]`. results.csv holds every track's rows, with a
+ * `task` column first. Returns what was written.
  *
- * @throws Error naming both stages when two parts record different tasks.
+ * @throws Error naming both stages when two stages of one role write to the same track.
  *
  * @example
  * ```ts
@@ -44,7 +47,7 @@ export interface WriteResultsOptions {
  *   artifactsDir: dir, profile: "quick", pipelineFile: "pipeline.yaml", pipelineSha256: "0", seed: 1,
  *   stages: [{ name: "train", status: "done", out: dir }],
  * });
- * assert(res.rows.length === 1);
+ * assert(res.tracks.classification.rows.length === 1);
  * ```
  */
 export async function writeResults(options: WriteResultsOptions): Promise<ResultsFile> {
@@ -54,13 +57,9 @@ export async function writeResults(options: WriteResultsOptions): Promise<Result
     pipeline_file: options.pipelineFile,
     pipeline_sha256: options.pipelineSha256,
     seed: options.seed,
-    task: undefined,
     stages: {},
-    models: {},
-    rows: [],
-    extra: {},
+    tracks: {},
   };
-  let taskFrom = "";
   for (const stage of options.stages) {
     results.stages[stage.name] = {
       status: stage.status,
@@ -70,22 +69,44 @@ export async function writeResults(options: WriteResultsOptions): Promise<Result
     const part = stage.out ? await readPart(`${stage.out}/results.part.json`) : undefined;
     if (!part) continue;
     const { rows, models, task, ...rest } = part;
-    if (typeof task === "string") {
-      if (results.task !== undefined && results.task !== task) {
-        throw new Error(
-          `Stage "${stage.name}" records task "${task}" but stage "${taskFrom}" recorded "${results.task}"`,
-        );
-      }
-      results.task = task;
-      taskFrom = stage.name;
+    const name = typeof task === "string" ? task : "classification";
+    const track = results.tracks[name] ??= { task: name, stage_names: {}, models: {}, rows: [], extra: {} };
+    const role = stage.role ?? stage.name;
+    const names = track.stage_names ??= {};
+    if (names[role] !== undefined) {
+      throw new Error(`Stages "${names[role]}" and "${stage.name}" both write the ${role} part of the ${name} track`);
     }
-    if (Array.isArray(rows)) results.rows.push(...rows as Record<string, unknown>[]);
-    if (models && typeof models === "object") Object.assign(results.models, models);
-    if (Object.keys(rest).length > 0) results.extra[stage.name] = rest;
+    names[role] = stage.name;
+    if (Array.isArray(rows)) track.rows.push(...rows as Record<string, unknown>[]);
+    if (models && typeof models === "object") Object.assign(track.models, models);
+    if (Object.keys(rest).length > 0) track.extra[role] = rest;
   }
+  const allRows = Object.values(results.tracks).flatMap((t) => t.rows.map((row) => ({ task: t.task, ...row })));
   await writeFileAtomic(`${options.artifactsDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
-  await writeFileAtomic(`${options.artifactsDir}/results.csv`, rowsToCsv(results.rows));
+  await writeFileAtomic(`${options.artifactsDir}/results.csv`, rowsToCsv(allRows));
   return results;
+}
+
+/**
+ * One track of `file` with the file's header (profile, seed, stages), or undefined when no stage
+ * recorded that task.
+ *
+ * @example
+ * ```ts
+ * import { trackOf } from "./results.ts";
+ * const file = { profile: "quick", generated_at: "", pipeline_file: "", pipeline_sha256: "", seed: 1, stages: {},
+ *   tracks: { segmentation: { task: "segmentation", stage_names: {}, models: {}, rows: [{ variant: "u" }], extra: {} } } };
+ * if (trackOf(file, "segmentation")?.rows.length !== 1 || trackOf(file, "classification")) throw new Error();
+ * ```
+ */
+export function trackOf<R extends object, M extends object, E extends object>(
+  file: ResultsFile<R, M, E>,
+  task: string,
+): TrackView<R, M, E> | undefined {
+  const track = file.tracks[task];
+  if (!track) return undefined;
+  const { tracks: _, ...header } = file;
+  return { ...header, ...track };
 }
 
 /** CSV of `rows`: columns are the union of keys in first-seen order; nested values as JSON. */

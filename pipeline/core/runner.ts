@@ -212,9 +212,16 @@ async function visitStage(state: RunState, name: string): Promise<StageRecord> {
 
   print(`${name}: running (${why})`);
   const depDirs: Record<string, string> = {};
+  const byRole = new Map<string, string[]>();
   for (const d of upstreamOf(state.graph, name)) {
-    if (d !== name && state.records.get(d)?.out) depDirs[d] = config.stages[d].out;
+    if (d === name || !state.records.get(d)?.out) continue;
+    depDirs[d] = config.stages[d].out;
+    const role = roleOf(config.stages[d].module);
+    byRole.set(role, [...byRole.get(role) ?? [], d]);
   }
+  // An upstream stage is also found by its role (`depDirs.fetch` for a stage "seg_fetch" running
+  // fetch.ts), so one stage module serves both tracks; a role two upstream stages share is left out.
+  for (const [role, names] of byRole) if (names.length === 1 && !(role in depDirs)) depDirs[role] = depDirs[names[0]];
   const resumeDir = await prepareResume(
     stage.out,
     key,
@@ -359,8 +366,13 @@ async function saveResults(state: RunState): Promise<void> {
     pipelineFile: relative(config.root, config.file),
     pipelineSha256: config.sha256,
     seed: config.seed,
-    stages: config.order.map((name) => recordOf(state, name)),
+    stages: config.order.map((name) => ({ ...recordOf(state, name), role: roleOf(config.stages[name].module) })),
   });
+}
+
+/** A stage's role: its module's file name without the extension (fetch, train, …). */
+function roleOf(module: string): string {
+  return basename(module).replace(/\.[^.]+$/, "");
 }
 
 /** This run's record of a stage, else what the lock says of one not visited (yet). */

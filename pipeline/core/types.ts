@@ -81,9 +81,28 @@ export interface ResultsPart {
 }
 
 /**
+ * One track of results.json: the numbers of one task (classification, segmentation), merged from
+ * the parts of the stages that recorded that task. `extra` is keyed by the stage's role (its
+ * module's name: train, compress, export, bench), so a reader finds `extra.train` in either track.
+ */
+export interface TrackResults<
+  Row extends object = Record<string, unknown>,
+  Model extends object = object,
+  Extra extends object = Record<string, Record<string, unknown>>,
+> {
+  task: string;
+  /** The stages (by name in the pipeline file) whose parts made this track, by role. */
+  stage_names?: Record<string, string>;
+  models: Record<string, Model>;
+  rows: Row[];
+  /** Any other keys of the stages' parts, by stage role. */
+  extra: Extra;
+}
+
+/**
  * artifacts/<profile>/results.json: the single source of every number in the report. The runner
  * merges it without knowing the rows' and models' types; readers name them (`Results` in
- * pipeline/stages/parts.ts is the typed view).
+ * pipeline/stages/parts.ts is the typed view of one track).
  */
 export interface ResultsFile<
   Row extends object = Record<string, unknown>,
@@ -95,11 +114,14 @@ export interface ResultsFile<
   pipeline_file: string;
   pipeline_sha256: string;
   seed: number;
-  /** The task of every stage's numbers, when a stage recorded it (absent: classification). */
-  task?: string;
   stages: Record<string, { status: StageStatus; summary?: Record<string, unknown>; seconds?: number }>;
-  models: Record<string, Model>;
-  rows: Row[];
-  /** Any other keys of the stages' parts, by stage name. */
-  extra: Extra;
+  /** By task name; a part that records no task belongs to "classification". */
+  tracks: Record<string, TrackResults<Row, Model, Extra>>;
 }
+
+/** One track with the file's header: what a report section or a notebook reads. */
+export type TrackView<
+  Row extends object = Record<string, unknown>,
+  Model extends object = object,
+  Extra extends object = Record<string, Record<string, unknown>>,
+> = Omit<ResultsFile<Row, Model, Extra>, "tracks"> & TrackResults<Row, Model, Extra>;

@@ -5,7 +5,8 @@
  * inside of stage summaries and `extra` may take any shape (the report shows what is there).
  */
 import { z } from "zod";
-import type { Results } from "../stages/parts.ts";
+import { trackOf } from "../core/results.ts";
+import type { Results, ResultsOnDisk } from "../stages/parts.ts";
 
 const STATUS = z.enum(["done", "cached", "not_implemented", "failed", "missing"]);
 
@@ -23,17 +24,35 @@ const resultsSchema = z.looseObject({
       seconds: z.number().optional(),
     }),
   ).default({}),
-  models: z.record(z.string(), z.looseObject({})).default({}),
-  rows: z.array(z.looseObject({})).default([]),
-  extra: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  tracks: z.record(
+    z.string(),
+    z.looseObject({
+      task: z.string(),
+      stage_names: z.record(z.string(), z.string()).default({}),
+      models: z.record(z.string(), z.looseObject({})).default({}),
+      rows: z.array(z.looseObject({})).default([]),
+      extra: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    }),
+  ).default({}),
 });
 
 /**
- * Read and check results.json at `path`.
+ * Read and check results.json at `path`, and return the track of `task` (with the file's header).
+ * A file without that track gives an empty one (the report then shows what is missing).
  *
  * @throws Error naming the path when the file is missing, is not JSON, or has the wrong shape.
  */
-export async function loadResults(path: string): Promise<Results> {
+export async function loadResults(path: string, task = "classification"): Promise<Results> {
+  const file = await loadResultsFile(path);
+  return trackOf(file, task) ?? { ...file, task, stage_names: {}, models: {}, rows: [], extra: {} };
+}
+
+/**
+ * Read and check results.json at `path`: every track.
+ *
+ * @throws Error naming the path when the file is missing, is not JSON, or has the wrong shape.
+ */
+export async function loadResultsFile(path: string): Promise<ResultsOnDisk> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -56,5 +75,5 @@ export async function loadResults(path: string): Promise<Results> {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw new Error(`Results file "${path}" has an unexpected shape: ${issues.join("; ")}`);
   }
-  return parsed.data as unknown as Results;
+  return parsed.data as unknown as ResultsOnDisk;
 }

@@ -4,7 +4,7 @@
  * (`TrainPart`, `CompressPart`, `ExportPart`, `BenchPart`) and re-exported here; the writer and
  * every reader import the same type, so no field is looked up by a string key.
  */
-import type { ResultsFile } from "../core/types.ts";
+import type { ResultsFile, TrackView } from "../core/types.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
 import type { PrimaryFields } from "../tasks/primary.ts";
 import type { BenchMeasures, BenchPart } from "./bench.ts";
@@ -61,5 +61,8 @@ export interface StageExtras {
   [stage: string]: Record<string, unknown> | undefined;
 }
 
-/** results.json with its rows, models and stage extras typed. */
-export type Results = ResultsFile<ResultRow, ModelRecord, StageExtras>;
+/** One track of results.json with its rows, models and stage extras typed (see `trackOf`). */
+export type Results = TrackView<ResultRow, ModelRecord, StageExtras>;
+
+/** results.json as written, every track typed as `Results` reads it. */
+export type ResultsOnDisk = ResultsFile<ResultRow, ModelRecord, StageExtras>;
