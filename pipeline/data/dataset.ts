@@ -25,8 +25,15 @@ export interface DatasetInfo {
   source: string;
   /** Resize mode used by sharp (`fill`: stretched, not cropped). */
   fit: string;
+  /** Segmentation: how masks were resized (`nearest`: class indices are never blended). */
+  mask_resize?: string;
+  /** Segmentation from mask files: the pixel values read as each class. */
+  mask_values?: Record<string, number[]>;
   seed: number;
-  /** counts[split][class] */
+  /**
+   * counts[split][class]: images of the class (classification), or images in which the class has
+   * at least one pixel (segmentation).
+   */
   counts: Record<SplitName, Record<string, number>>;
   splits: Record<SplitName, SplitInfo>;
 }

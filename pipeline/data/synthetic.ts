@@ -10,6 +10,9 @@
  * Like the tight crops of the real data set, the face fills most of the frame and the class
  * signal is reliable: a mask always covers mouth and chin in a colour that contrasts with the
  * skin; neck scarves sit below the chin; clutter, blur and noise are mild.
+ *
+ * The palettes and face parts are exported for the segmentation scenes (synthetic_scenes.ts), which
+ * compose them differently; nothing here draws differently for it.
  */
 import { join } from "node:path";
 import sharp from "sharp";
@@ -26,7 +29,8 @@ const SEED_SALT = 3;
 /** Class folder names of the `dir` layout the writer produces. */
 export const SYNTHETIC_CLASSES = ["with_mask", "without_mask"] as const;
 
-const SKIN: Rgb[] = [
+/** Skin tones (the scene generator draws from the same palettes). */
+export const SKIN: Rgb[] = [
   [0.98, 0.86, 0.76],
   [0.93, 0.76, 0.62],
   [0.82, 0.62, 0.46],
@@ -34,7 +38,8 @@ const SKIN: Rgb[] = [
   [0.45, 0.3, 0.2],
   [0.3, 0.2, 0.14],
 ];
-const HAIR: Rgb[] = [
+/** Hair colours. */
+export const HAIR: Rgb[] = [
   [0.08, 0.06, 0.05],
   [0.25, 0.16, 0.09],
   [0.45, 0.3, 0.16],
@@ -43,7 +48,8 @@ const HAIR: Rgb[] = [
   [0.6, 0.6, 0.6],
   [0.9, 0.9, 0.88],
 ];
-const SURGICAL: Rgb[] = [
+/** Surgical-mask colours: light blue and white first, as in the real crops. */
+export const SURGICAL: Rgb[] = [
   [0.55, 0.75, 0.92],
   [0.93, 0.95, 0.97],
   [0.12, 0.12, 0.14],
@@ -51,8 +57,8 @@ const SURGICAL: Rgb[] = [
   [0.5, 0.82, 0.78],
   [0.72, 0.68, 0.9],
 ];
-
-const CLOTH: Rgb[] = [
+/** Cloth-mask colours. */
+export const CLOTH: Rgb[] = [
   [0.15, 0.2, 0.45],
   [0.7, 0.12, 0.15],
   [0.2, 0.55, 0.75],
@@ -60,16 +66,19 @@ const CLOTH: Rgb[] = [
   [0.95, 0.95, 0.95],
   [0.2, 0.45, 0.3],
 ];
-const mix = (a: Rgb, b: Rgb, t: number): Rgb => [
+/** Linear blend of two colours. */
+export const mix = (a: Rgb, b: Rgb, t: number): Rgb => [
   a[0] + (b[0] - a[0]) * t,
   a[1] + (b[1] - a[1]) * t,
   a[2] + (b[2] - a[2]) * t,
 ];
-const shade = (c: Rgb, f: number): Rgb => [c[0] * f, c[1] * f, c[2] * f];
-const randColor = (rng: Rng): Rgb => [rng.next(), rng.next(), rng.next()];
+/** A colour scaled by `f` (darker below 1). */
+export const shade = (c: Rgb, f: number): Rgb => [c[0] * f, c[1] * f, c[2] * f];
+/** A uniform random colour. */
+export const randColor = (rng: Rng): Rgb => [rng.next(), rng.next(), rng.next()];
 
 /** Maps face-local units (head half-width = 1, y down) to pixels, with tilt. */
-class Face {
+export class Face {
   constructor(
     readonly cv: Canvas,
     readonly cx: number,
@@ -96,7 +105,8 @@ class Face {
   }
 }
 
-function background(cv: Canvas, rng: Rng, skin: Rgb): void {
+/** Gradient, value noise, stripes and a few clutter shapes (one may take the skin colour). */
+export function background(cv: Canvas, rng: Rng, skin: Rgb): void {
   const n = cv.size;
   cv.gradient(randColor(rng), randColor(rng), rng.range(0, 2 * Math.PI));
   if (rng.chance(0.6)) cv.valueNoise(rng, rng.int(2, 12), rng.range(0.1, 0.5), rng.chance(0.5));
@@ -115,7 +125,8 @@ function background(cv: Canvas, rng: Rng, skin: Rgb): void {
   }
 }
 
-function hairBack(f: Face, rng: Rng, style: string, hair: Rgb): void {
+/** Hair (or a headscarf) behind the head, by style. */
+export function hairBack(f: Face, rng: Rng, style: string, hair: Rgb): void {
   if (style === "long") f.ellipse(0, 0.35, 1.35, 1.75, 0, hair);
   if (style === "scarf") f.ellipse(0, 0.1, 1.38, 1.62, 0, hair);
   if (style === "short" || style === "curly") f.ellipse(0, -0.38, 1.1, 1.05, 0, hair);
@@ -124,7 +135,8 @@ function hairBack(f: Face, rng: Rng, style: string, hair: Rgb): void {
   }
 }
 
-function hairFront(f: Face, rng: Rng, style: string, hair: Rgb): void {
+/** Fringe, cap or headscarf over the forehead, by style. */
+export function hairFront(f: Face, rng: Rng, style: string, hair: Rgb): void {
   if (style === "short" || style === "long" || style === "curly") {
     f.ellipse(rng.range(-0.2, 0.2), -1.0, 0.95, rng.range(0.3, 0.5), rng.range(-0.2, 0.2), hair);
   }
@@ -135,7 +147,8 @@ function hairFront(f: Face, rng: Rng, style: string, hair: Rgb): void {
   }
 }
 
-function eyes(f: Face, rng: Rng, turn: number, hair: Rgb): void {
+/** Eyes, brows and sometimes glasses. */
+export function eyes(f: Face, rng: Rng, turn: number, hair: Rgb): void {
   const iris: Rgb = rng.pick([[0.25, 0.15, 0.08], [0.1, 0.08, 0.06], [0.3, 0.45, 0.6], [0.3, 0.45, 0.3]]);
   const ey = rng.range(-0.22, -0.08), open = rng.range(0.06, 0.12);
   for (const side of [-1, 1]) {
@@ -158,7 +171,8 @@ function eyes(f: Face, rng: Rng, turn: number, hair: Rgb): void {
   }
 }
 
-function lowerFace(f: Face, rng: Rng, skin: Rgb, turn: number, beardColor: Rgb | null): void {
+/** Nose, mouth, chin and sometimes a beard. */
+export function lowerFace(f: Face, rng: Rng, skin: Rgb, turn: number, beardColor: Rgb | null): void {
   const nx = turn * 0.3, dark = shade(skin, 0.78);
   f.line(nx - 0.02, -0.05, nx + 0.02, 0.3, 0.08, shade(skin, 0.9), 0.5); // bridge
   f.ellipse(nx, 0.33, 0.15, 0.11, 0, dark, 0.6);
@@ -189,7 +203,7 @@ function beard(f: Face, rng: Rng, hair: Rgb): void {
 const dist = (a: Rgb, b: Rgb): number => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 
 /** `col`, pushed toward white or black until it differs clearly from `skin`. */
-function contrasting(col: Rgb, skin: Rgb): Rgb {
+export function contrasting(col: Rgb, skin: Rgb): Rgb {
   if (dist(col, skin) >= 0.35) return col;
   const lum = (skin[0] + skin[1] + skin[2]) / 3;
   const target: Rgb = lum < 0.55 ? [0.96, 0.97, 0.98] : [0.1, 0.12, 0.16];
@@ -265,7 +279,8 @@ function mask(f: Face, rng: Rng, turn: number, skin: Rgb): void {
   f.ellipse(m, b - 0.12, 0.55, 0.16, 0, shade(col, 0.75), 0.3); // under-chin shading
 }
 
-function hand(f: Face, rng: Rng, skin: Rgb): void {
+/** A hand raised towards the lower face. */
+export function hand(f: Face, rng: Rng, skin: Rgb): void {
   const side = rng.chance(0.5) ? -1 : 1, u = side * rng.range(0.75, 1.1), v = rng.range(0.8, 1.5);
   const tone = mix(skin, [1, 0.9, 0.8], 0.1);
   f.ellipse(u, v, 0.35, 0.42, side * 0.4, tone);
@@ -275,14 +290,15 @@ function hand(f: Face, rng: Rng, skin: Rgb): void {
   }
 }
 
-function neckScarf(f: Face, rng: Rng): void {
+/** A scarf around the neck, below the chin. */
+export function neckScarf(f: Face, rng: Rng): void {
   const col = rng.chance(0.5) ? rng.pick(SURGICAL) : randColor(rng);
   f.polygon([-1.1, 1.5, 1.1, 1.5, 1.3, 2.05, -1.3, 2.05], col);
   f.line(-1.0, 1.75, 1.0, 1.78, 0.05, shade(col, 0.75), 0.7);
 }
 
 /** Lighting gradient, colour cast, contrast, blur and sensor noise. */
-function camera(cv: Canvas, rng: Rng): void {
+export function camera(cv: Canvas, rng: Rng): void {
   const n = cv.size, p = cv.px, a = rng.range(0, 2 * Math.PI), strength = rng.range(0, 0.35);
   const gain = rng.range(0.85, 1.1),
     cast: Rgb = [rng.range(0.96, 1.04), rng.range(0.96, 1.04), rng.range(0.96, 1.04)];

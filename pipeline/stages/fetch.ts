@@ -1,7 +1,9 @@
 /**
  * Stage `fetch`: get the images (synthetic, a folder, a zip or Kaggle), decode and resize
  * them with sharp, split them stratified with the profile seed, and write raw uint8 NHWC
- * split files plus dataset.json, manifest.csv and results.part.json.
+ * split files plus dataset.json, manifest.csv and results.part.json. With `task: segmentation`
+ * each image comes with a mask (synthetic scenes, or image / mask pairs): see
+ * data/fetch_segmentation.ts.
  *
  * Bad images (empty, truncated, not an image) are skipped, listed and warned about; files
  * never read (non-image files and zip entries, symbolic links outside the source folder)
@@ -10,73 +12,27 @@
  * ExpectedError naming the path, entry or field.
  */
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { z } from "zod";
 import { stringify } from "csv-stringify/sync";
 import { ExpectedError } from "../core/errors.ts";
 import type { StageContext, StageResult } from "../core/types.ts";
 import { sha256Hex } from "../data/_hash.ts";
 import type { DatasetInfo } from "../data/dataset.ts";
 import { decodeImage, RESIZE_FIT, TensorCache } from "../data/decode.ts";
-import { findClassRoot, type IgnoredFile, type ImageEntry, listClassImages } from "../data/sources/dir.ts";
+import type { ClassificationParams, FetchParams } from "../data/fetch_params.ts";
+import { fetchSegmentation, type SegmentationParams } from "../data/fetch_segmentation.ts";
+import {
+  findClassRoot,
+  type IgnoredFile,
+  type ImageEntry,
+  listClassImages,
+  readImageFile,
+} from "../data/sources/dir.ts";
 import { downloadKaggle, type KaggleOptions } from "../data/sources/kaggle.ts";
 import { syntheticDir } from "../data/sources/synthetic.ts";
-import { DEFAULT_ZIP_LIMITS, type FetchFn, resolveZip } from "../data/sources/zip.ts";
+import { type FetchFn, resolveZip } from "../data/sources/zip.ts";
 import { checkSplitSizes, type SplitName, SPLITS, stratifiedSplit } from "../data/split.ts";
 
-const sha256Field = z.string().regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex digits");
-
-/** Params of the fetch stage (unknown keys are rejected). */
-export const paramsSchema = z.strictObject({
-  /** Where images come from; synthetic needs no network. */
-  source: z.enum(["synthetic", "dir", "zip", "kaggle"]).default("synthetic"),
-  /** Class folder names, in label order. */
-  classes: z.array(z.string().min(1)).min(2).default(["with_mask", "without_mask"])
-    .refine((c) => new Set(c).size === c.length, "classes must be unique"),
-  /** Side of the square images after resize (the seed uses 128). */
-  size: z.int().min(8).max(1024).default(128),
-  /** Synthetic only: images per class (1638 × 2 ≈ the Kaggle set's 3,276). */
-  count_per_class: z.int().min(1).default(1638),
-  /** dir: the dataset folder; zip: a local zip file. Relative paths are from the repo root. */
-  path: z.string().min(1).optional(),
-  /** zip: an https URL (needs sha256). */
-  url: z.url({ protocol: /^https?$/ }).optional(),
-  /** zip/kaggle: expected sha256 of the zip (required with url). */
-  sha256: sha256Field.optional(),
-  /** kaggle: "owner/name". */
-  dataset: z.string().default("vijaykumar1799/face-mask-detection"),
-  /** Per-class fractions; they must sum to 1. */
-  split: z.strictObject({
-    train: z.number().min(0).max(1),
-    val: z.number().min(0).max(1),
-    test: z.number().min(0).max(1),
-  })
-    .default({ train: 0.7, val: 0.15, test: 0.15 })
-    .refine((s) => Math.abs(s.train + s.val + s.test - 1) < 1e-6, "split fractions must sum to 1"),
-  /** zip/kaggle: what the archive may expand to, checked before anything is inflated (reasons in zip.ts). */
-  zip_limits: z.strictObject({
-    /** Total uncompressed bytes of the image entries (2 GiB). */
-    max_total_bytes: z.int().min(1).default(DEFAULT_ZIP_LIMITS.max_total_bytes),
-    /** Entries in the archive, folders and skipped files included (100,000). */
-    max_entries: z.int().min(1).default(DEFAULT_ZIP_LIMITS.max_entries),
-    /** Uncompressed / compressed size of any entry over 1 MiB (200). */
-    max_ratio: z.number().min(1).default(DEFAULT_ZIP_LIMITS.max_ratio),
-  }).default(DEFAULT_ZIP_LIMITS),
-}).superRefine((p, ctx) => {
-  if (p.source === "dir" && !p.path) {
-    ctx.addIssue({ code: "custom", path: ["path"], message: 'source "dir" needs "path"' });
-  }
-  if (p.source === "zip" && !p.path === !p.url) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["path"],
-      message: 'source "zip" needs exactly one of "path" or "url"',
-    });
-  }
-  if (p.url && !p.sha256) ctx.addIssue({ code: "custom", path: ["sha256"], message: '"url" needs "sha256"' });
-});
-
-/** Validated params of the fetch stage. */
-export type FetchParams = z.infer<typeof paramsSchema>;
+export { type ClassificationParams, type FetchParams, paramsSchema } from "../data/fetch_params.ts";
 
 /** Side inputs a test can replace; the runner passes none. */
 export interface FetchDeps {
@@ -91,38 +47,46 @@ interface Decoded {
   pixels: Uint8Array;
 }
 
-/** The folder holding the class folders, and the zip entries that were not extracted. */
+/**
+ * The folder holding `folders` (the class folders, or the image and mask folders) of a dir, zip or
+ * kaggle source, and the zip entries that were not extracted.
+ */
 async function sourceRoot(
   ctx: StageContext<FetchParams>,
   deps: FetchDeps,
+  folders: string[],
 ): Promise<{ root: string; ignored: IgnoredFile[] }> {
   const p = ctx.params, abs = (x: string) => (isAbsolute(x) ? x : resolve(ctx.root, x));
   const fetchFn = deps.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  if (p.source === "synthetic") {
-    const { dir, generated } = await syntheticDir(ctx.cacheDir, ctx.seed, p.count_per_class, (total) => {
-      const bar = ctx.progress("generate", total, "img");
-      let left = total;
-      return () => (bar.tick(), --left === 0 && bar.done());
-    });
-    ctx.log.info(`synthetic faces ${generated ? "generated into" : "reused from"} ${dir}`);
-    return { root: dir, ignored: [] };
-  }
   if (p.source === "dir") return { root: abs(p.path!), ignored: [] };
   const zipOpts = { cacheDir: ctx.cacheDir, fetch: fetchFn, sha256: p.sha256 };
   const { dir, skipped } = p.source === "zip"
     ? await resolveZip({ ...zipOpts, path: p.path && abs(p.path), url: p.url, limits: p.zip_limits })
     : await resolveZip({
       cacheDir: ctx.cacheDir,
-      path: await downloadKaggle(p.dataset, { ...zipOpts, env: deps.env, home: deps.home }),
+      path: await downloadKaggle(p.dataset!, { ...zipOpts, env: deps.env, home: deps.home }),
       limits: p.zip_limits,
     });
-  return { root: await findClassRoot(dir, p.classes), ignored: skipped };
+  return { root: await findClassRoot(dir, folders), ignored: skipped };
+}
+
+/** The synthetic faces' folder (generated into the cache when missing), read like a dir source. */
+async function syntheticRoot(ctx: StageContext<ClassificationParams>): Promise<string> {
+  const { dir, generated } = await syntheticDir(
+    ctx.cacheDir,
+    ctx.seed,
+    ctx.params.count_per_class,
+    (total) => {
+      const bar = ctx.progress("generate", total, "img");
+      let left = total;
+      return () => (bar.tick(), --left === 0 && bar.done());
+    },
+  );
+  ctx.log.info(`synthetic faces ${generated ? "generated into" : "reused from"} ${dir}`);
+  return dir;
 }
 
 /** Hash, then decode (or read from the tensor cache) every entry, a few at a time. */
-/** Larger files are skipped unread: a photo this size is not a training image, and reading it whole costs memory. */
-const MAX_IMAGE_BYTES = 64 * 2 ** 20;
-
 async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) {
   const cache = await TensorCache.open(ctx.cacheDir, ctx.params.size);
   const bar = ctx.progress("decode", entries.length, "img");
@@ -133,15 +97,7 @@ async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) 
     while (next < entries.length) {
       const i = next++, entry = entries[i];
       try {
-        const { size } = await Deno.stat(entry.file);
-        if (size > MAX_IMAGE_BYTES) {
-          throw new Error(
-            `file of ${(size / 2 ** 20).toFixed(0)} MiB, over the ${
-              MAX_IMAGE_BYTES / 2 ** 20
-            } MiB an image may have`,
-          );
-        }
-        const bytes = await Deno.readFile(entry.file);
+        const bytes = await readImageFile(entry.file);
         const sha = await sha256Hex(bytes);
         let pixels = await cache.get(sha);
         if (pixels) fromCache++;
@@ -166,10 +122,25 @@ async function decodeAll(ctx: StageContext<FetchParams>, entries: ImageEntry[]) 
   return { items: out.filter((d): d is Decoded => d !== null), skipped, decoded, fromCache };
 }
 
-/** Run the fetch stage. */
+/** Run the fetch stage: a classification data set, or a segmentation one (`task: segmentation`). */
 export async function run(ctx: StageContext<FetchParams>, deps: FetchDeps = {}): Promise<StageResult> {
   const p = ctx.params;
-  const source = await sourceRoot(ctx, deps);
+  if (p.task === "segmentation") {
+    const seg = ctx as StageContext<SegmentationParams>;
+    const source = p.source === "synthetic" ? null : await sourceRoot(ctx, deps, [p.images_dir, p.masks_dir]);
+    return await fetchSegmentation(seg, source);
+  }
+  return await runClassification(ctx as StageContext<ClassificationParams>, deps);
+}
+
+async function runClassification(
+  ctx: StageContext<ClassificationParams>,
+  deps: FetchDeps,
+): Promise<StageResult> {
+  const p = ctx.params;
+  const source = p.source === "synthetic"
+    ? { root: await syntheticRoot(ctx), ignored: [] }
+    : await sourceRoot(ctx, deps, p.classes);
   const root = source.root;
   const listed = await listClassImages(root, p.classes);
   const ignored = [...source.ignored, ...listed.ignored];

@@ -13,6 +13,22 @@ import { ExpectedError } from "../../core/errors.ts";
 /** File extensions treated as images; anything else in a class folder is ignored. */
 export const IMAGE_EXTENSIONS = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"];
 
+/** Larger files are skipped unread: a photo this size is not a training image, and reading it whole costs memory. */
+export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
+
+/** Read an image file, refusing one over {@link MAX_IMAGE_BYTES} before reading it. */
+export async function readImageFile(file: string): Promise<Uint8Array> {
+  const { size } = await Deno.stat(file);
+  if (size > MAX_IMAGE_BYTES) {
+    throw new Error(
+      `file of ${(size / 2 ** 20).toFixed(0)} MiB, over the ${
+        MAX_IMAGE_BYTES / 2 ** 20
+      } MiB an image may have`,
+    );
+  }
+  return await Deno.readFile(file);
+}
+
 /** Whether a file name has one of {@link IMAGE_EXTENSIONS} (any case). */
 export function isImageName(name: string): boolean {
   const lower = name.toLowerCase();
@@ -128,6 +144,43 @@ async function walk(dir: string, w: Walk): Promise<void> {
  * ```
  */
 export async function listClassImages(root: string, classes: string[]): Promise<ClassImages> {
+  const entries: ImageEntry[] = [];
+  const ignored: IgnoredFile[] = [];
+  for (const [label, name] of classes.entries()) {
+    const listed = await listFolderImages(root, name, "class folder");
+    for (const f of listed.files) entries.push({ ...f, label });
+    ignored.push(...listed.ignored);
+  }
+  return {
+    entries: entries.sort((a, b) => a.label - b.label || byPath(a, b)),
+    ignored: ignored.sort(byPath),
+  };
+}
+
+/**
+ * The image files under `root/folder` (walked as {@link listClassImages} walks a class folder: the
+ * same rules for links), sorted by path, and what was ignored. Throws, calling the folder `what`
+ * ("class folder", "mask folder"), when the root or the folder is missing, the folder is a link
+ * outside the root, or it holds no image files.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listFolderImages } from "./dir.ts";
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/masks/sub`, { recursive: true });
+ * await Deno.writeFile(`${root}/masks/sub/a.png`, new Uint8Array([1]));
+ * await Deno.writeTextFile(`${root}/masks/notes.txt`, "x");
+ * const { files, ignored } = await listFolderImages(root, "masks", "mask folder");
+ * assert(files[0].path === "masks/sub/a.png" && ignored[0].path === "masks/notes.txt");
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function listFolderImages(
+  root: string,
+  folder: string,
+  what: string,
+): Promise<{ files: { path: string; file: string }[]; ignored: IgnoredFile[] }> {
   const kind = await statKind(root);
   if (kind !== "dir") {
     throw new ExpectedError(
@@ -135,34 +188,27 @@ export async function listClassImages(root: string, classes: string[]): Promise<
     );
   }
   const realRoot = await Deno.realPath(root);
-  const entries: ImageEntry[] = [];
-  const ignored: IgnoredFile[] = [];
-  for (const [label, name] of classes.entries()) {
-    const dir = join(root, name);
-    const k = await statKind(dir);
-    if (k !== "dir") {
-      throw new ExpectedError(
-        `Cannot read class folder "${dir}": ${k === "missing" ? "not found" : "not a folder"}`,
-      );
-    }
-    const realDir = await Deno.realPath(dir);
-    if (!inside(realDir, realRoot)) {
-      throw new ExpectedError(
-        `Class folder "${dir}" is a symbolic link to a path outside the source folder: ${realDir}; ` +
-          `point fetch.params.path at a folder that holds the class folders themselves`,
-      );
-    }
-    const w: Walk = { root, realRoot, realClass: realDir, seen: new Set([realDir]), files: [], ignored };
-    await walk(dir, w);
-    if (w.files.length === 0) {
-      throw new ExpectedError(`Class folder "${dir}" is empty: no ${IMAGE_EXTENSIONS.join("/")} files`);
-    }
-    for (const f of w.files) entries.push({ ...f, label });
+  const dir = join(root, folder);
+  const k = await statKind(dir);
+  if (k !== "dir") {
+    throw new ExpectedError(
+      `Cannot read ${what} "${dir}": ${k === "missing" ? "not found" : "not a folder"}`,
+    );
   }
-  return {
-    entries: entries.sort((a, b) => a.label - b.label || byPath(a, b)),
-    ignored: ignored.sort(byPath),
-  };
+  const realDir = await Deno.realPath(dir);
+  const What = what[0].toUpperCase() + what.slice(1);
+  if (!inside(realDir, realRoot)) {
+    throw new ExpectedError(
+      `${What} "${dir}" is a symbolic link to a path outside the source folder: ${realDir}; ` +
+        `point fetch.params.path at a folder that holds the ${what}s themselves`,
+    );
+  }
+  const w: Walk = { root, realRoot, realClass: realDir, seen: new Set([realDir]), files: [], ignored: [] };
+  await walk(dir, w);
+  if (w.files.length === 0) {
+    throw new ExpectedError(`${What} "${dir}" is empty: no ${IMAGE_EXTENSIONS.join("/")} files`);
+  }
+  return { files: w.files.sort(byPath), ignored: w.ignored.sort(byPath) };
 }
 
 /**
