@@ -1,8 +1,11 @@
 /**
  * Parameter and FLOP accounting for tfjs-layers models.
  *
- * FLOPs = 2 × MACs of convolutions and dense layers (as thop + "macs × 2" in the seed);
- * biases, batch norm, activations and pooling are not counted.
+ * FLOPs = 2 × MACs of convolutions and dense layers (as thop + "macs × 2" in the seed): a conv's
+ * output pixels × its kernel; a separable conv's depthwise and pointwise kernels; a transposed conv's
+ * input pixels × its kernel (each scatters a whole kernel). Biases, batch norm, activations, pooling
+ * and up-sampling (nearest or bilinear interpolation, no weights) are not counted; the 1×1 conv after
+ * a U-Net's up-sampling is. tests/train_segmentation_test.ts checks every U-Net against a count by hand.
  */
 import type * as tf from "@tensorflow/tfjs";
 

@@ -1,5 +1,6 @@
 /**
- * The reference project's U-Nets (seed 000): encoder levels of two 3×3 convs + ReLU and a 2×2
+ * The reference project's U-Nets (seed 000) and the lightweight variants compared with them:
+ * encoder levels of two 3×3 convs + ReLU and a 2×2
  * max-pool, a bottleneck, decoder levels of a 2×2 stride-2 transposed conv (with bias), the skip
  * concatenated, two 3×3 convs; a 1×1 conv to one sigmoid output. No batch norm. `conv: "separable"`
  * makes every 3×3 conv depthwise-separable (depthwise 3×3 + pointwise with bias).
@@ -14,12 +15,29 @@ export interface UNetSpec {
   up?: "transpose" | "bilinear" | "nearest";
   /** Output channels (1: binary mask with sigmoid). @default 1 */
   classes?: number;
+  /**
+   * Input side relative to the data set's (0.5: half the resolution; the caller resizes the images
+   * down and the predicted probabilities back up). `buildUNet` takes the input shape as given. @default 1
+   */
+  inputScale?: number;
 }
 
-/** The reference's two U-Nets, keyed by the names used in the pipeline file. */
+/** The reference's two U-Nets and the lightweight variants, keyed by the names used in the pipeline file. */
 export const UNETS: Record<string, UNetSpec> = {
+  /** 1,925,601 params: the reference topology with standard convs. */
   unet_standard: { filters: [32, 64, 128, 256], conv: "standard" },
+  /** 380,764 params: the reference's depthwise-separable U-Net. */
   unet_depthwise: { filters: [32, 64, 128, 256], conv: "separable" },
+  /** 482,033 params: half the filters. */
+  unet_half: { filters: [16, 32, 64, 128], conv: "standard" },
+  /** 466,529 params: one level fewer (two pools). */
+  unet_shallow: { filters: [32, 64, 128], conv: "standard" },
+  /** 1,796,577 params: bilinear up-sampling + 1×1 conv instead of the 2×2 transposed conv. */
+  unet_bilinear: { filters: [32, 64, 128, 256], conv: "standard", up: "bilinear" },
+  /** 1,925,601 params: the standard U-Net fed at half the data set's resolution. */
+  unet_lowres: { filters: [32, 64, 128, 256], conv: "standard", inputScale: 0.5 },
+  /** 120,825 params: a quarter of the filters, the distillation student. */
+  unet_small: { filters: [8, 16, 32, 64], conv: "standard" },
 };
 
 /**

@@ -1,5 +1,7 @@
 /**
- * Stage "compress": makes the trained teacher smaller four ways and measures every variant.
+ * Stage "compress": makes the trained teacher smaller four ways and measures every variant. On a
+ * segmentation data set the U-Net teacher is distilled into students (pixel-wise soft targets),
+ * pruned by channels and made sparse (compress/compress_segmentation.ts); below, the classifier.
  *
  * - distillation: Small / Medium students trained on the teacher's soft labels, beside the same
  *   students trained alone (same epochs, seed and batches) — the honest baseline;
@@ -20,6 +22,10 @@ import { VariantStore } from "../compress/variant_store.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS, type ClassifierSpec } from "../models/classifier.ts";
 import { loadModel, saveModel } from "../models/io.ts";
+import { MODEL_NAMES, modelFor } from "../models/mod.ts";
+import { compressSegmentation } from "../compress/compress_segmentation.ts";
+import type { SegRow } from "../train/seg_variant.ts";
+import type { MaskPredictions, SegModelRecord } from "../tasks/segmentation_records.ts";
 import {
   evaluate,
   fitClassifier,
@@ -39,11 +45,11 @@ import {
   type PrimaryFields,
   primaryFields,
   primaryOf,
-  type TaskName,
 } from "../tasks/mod.ts";
 import type { RowBase } from "./parts.ts";
 
-const modelName = z.enum(Object.keys(CLASSIFIERS) as [string, ...string[]]);
+/** A classifier for a classification data set, a U-Net for a segmentation one (checked in `run`). */
+const modelName = z.enum(MODEL_NAMES);
 
 /** Params of the compress stage. */
 export const paramsSchema = z.strictObject({
@@ -51,9 +57,9 @@ export const paramsSchema = z.strictObject({
   teacher: modelName.default("teacher"),
   /** Students trained with and without the teacher. */
   students: z.array(modelName).default(["small", "medium"]),
-  /** Softmax temperature of the distillation loss (the seed's T). */
+  /** Softmax temperature of the distillation loss (the seed's T); U-Nets ignore it (and say so). */
   temperature: z.number().positive().default(4),
-  /** Weight of the soft (teacher) term; 1 − alpha weighs the label cross-entropy. */
+  /** Weight of the soft (teacher) term; 1 − alpha weighs the label cross-entropy (U-Nets: the mask). */
   alpha: z.number().min(0).max(1).default(0.7),
   /** Epochs of the students (with and without the teacher). */
   distill_epochs: z.int().positive().default(30),
@@ -88,8 +94,10 @@ export const paramsSchema = z.strictObject({
   sparsities: z.array(z.number().min(0).lt(1)).default([0.5, 0.8, 0.9]),
   /** Data-parallel workers; "auto" uses one per core (at most 2). */
   workers: z.union([z.literal("auto"), z.int().positive()]).default("auto"),
-  /** Class that precision / recall / F1 are reported for. */
+  /** Class that precision / recall / F1 are reported for (classification only). */
   positive_class: z.string().default("with_mask"),
+  /** Segmentation: first N test images whose predicted masks are recorded per variant (the report's overlays). */
+  sample_predictions: z.int().min(0).default(24),
 });
 
 export type CompressParams = z.infer<typeof paramsSchema>;
@@ -138,14 +146,66 @@ export interface Comparison {
   points_per_image: number;
 }
 
-/** The compress stage's results.part.json. */
+/** The compress stage's results.part.json on a classification data set. */
 export interface CompressPart {
-  task: TaskName;
+  task: "classification";
   rows: CompressRow[];
   models: Record<string, ModelRecord>;
   comparison: Comparison;
   teacher: { name: string; accuracy: number };
 }
+
+/** What compress adds to a segmentation variant's row: its build parameters and how it compares with the teacher. */
+export interface SegCompressFacts {
+  /** float32 weights in MiB. */
+  weight_mib: number;
+  /** Test images where the teacher's Dice is higher (paired per image with the teacher). */
+  test_images_teacher_better: number;
+  /** Test images where this variant's Dice is higher. */
+  test_images_variant_better: number;
+  /** Two-sided exact sign test on those images: a large p = no evidence of a difference. */
+  sign_test_p: number;
+  /** Mean per-image Dice of this variant minus the teacher's, in points. */
+  dice_points_vs_teacher_per_image: number;
+  /** distillation and its trained-alone baseline: the student model. */
+  student?: string;
+  alpha?: number;
+  /** Structured pruning: share of channels removed, and the filters kept per level. */
+  prune_ratio?: number;
+  channels?: number[];
+  /** Unstructured pruning: target share of zero kernel weights. */
+  sparsity?: number;
+  /** Pruned variants: test Dice straight after the cut (the U-Nets have no batch norm to recalibrate). */
+  dice_pruned?: number;
+  finetune_epochs?: number;
+}
+
+/** A row the compress stage writes on a segmentation data set (tfjs, local). */
+export interface SegCompressRow extends SegRow, SegCompressFacts {}
+
+/** How the U-Net variants compare (results.part.json `comparison`). */
+export interface SegComparison {
+  teacher_dice: number;
+  /** Per student: Dice alone and distilled, the gap in points and the winner. */
+  students: Record<string, { alone: number; distillation: number; delta_points: number; winner: string }>;
+  /** Per variant: Dice points above (+) or below (−) the teacher. */
+  points_vs_teacher: Record<string, number>;
+  test_images: number;
+}
+
+/** The compress stage's results.part.json on a segmentation data set. */
+export interface SegCompressPart {
+  task: "segmentation";
+  rows: SegCompressRow[];
+  models: Record<string, SegModelRecord>;
+  /** The first test images' predicted masks, by variant (a .bin file each, in the out folder). */
+  predictions: Record<string, MaskPredictions>;
+  comparison: SegComparison;
+  teacher: { name: string; dice: number };
+}
+
+/** Either part, told apart by `task`. */
+export type AnyCompressPart = CompressPart | SegCompressPart;
 
 interface Variant {
   name: string;
@@ -163,6 +223,12 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     throw new Error(`compress: stages "train" and "fetch" must be deps of "compress"`);
   }
   const data = await loadDataset(fetchDir);
+  modelFor(p.teacher, data.task, "compress: params.teacher");
+  p.students.forEach((s, i) => modelFor(s, data.task, `compress: params.students[${i}]`));
+  if (data.task === "segmentation") {
+    await initEngine();
+    return await compressSegmentation(ctx, data, trainDir);
+  }
   const positive = data.classes.indexOf(p.positive_class);
   if (positive < 0) throw new Error(`compress: params.positive_class "${p.positive_class}" is not a class`);
   await initEngine();
@@ -347,7 +413,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     points_per_image: Number((100 / data.splits.test.count).toFixed(2)),
   };
   const part: CompressPart = {
-    task: task.name,
+    task: "classification",
     rows,
     models,
     comparison,

@@ -1,7 +1,7 @@
 /**
- * train stage: trains the classifier family on the fetched data set with Adam, seeded,
- * early stopping on validation loss; saves the best checkpoint (tfjs format) per model,
- * the per-epoch history and the test metrics.
+ * train stage: trains the models of the data set's task — the classifier family, or the U-Nets of
+ * the lightweight-techniques table — with Adam, seeded, early stopping on validation loss; saves the
+ * best checkpoint (tfjs format) per model, the per-epoch history and the test metrics.
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
@@ -10,29 +10,44 @@ import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
-import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
 import { saveModel } from "../models/io.ts";
+import { buildModel, MODEL_NAMES, modelFor } from "../models/mod.ts";
 import { fitClassifier, fitOptions } from "../train/fit.ts";
+import type { SegRow } from "../train/seg_variant.ts";
+import { trainSegmentation } from "../train/train_segmentation.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
-import { classification, type PrimaryFields, primaryFields, primaryOf, type TaskName } from "../tasks/mod.ts";
+import type { MaskPredictions, SegModelRecord } from "../tasks/segmentation_records.ts";
+import { classification, type PrimaryFields, primaryFields, primaryOf } from "../tasks/mod.ts";
 import type { RowBase } from "./parts.ts";
 
 /** A row the train stage writes: a trained model's facts and its test metric (tfjs, local). */
 export interface TrainRow extends RowBase, PrimaryFields {}
 
-/** The train stage's results.part.json. */
+/** The train stage's results.part.json on a classification data set. */
 export interface TrainPart {
-  task: TaskName;
+  task: "classification";
   models: Record<string, ModelRecord>;
   rows: TrainRow[];
   /** The first test images' predictions, by model (the report's sample grid). */
   predictions: Record<string, SamplePrediction[]>;
 }
 
+/** The train stage's results.part.json on a segmentation data set. */
+export interface SegTrainPart {
+  task: "segmentation";
+  models: Record<string, SegModelRecord>;
+  rows: SegRow[];
+  /** The first test images' predicted masks, by model (a .bin file each, in the out folder). */
+  predictions: Record<string, MaskPredictions>;
+}
+
+/** Either part, told apart by `task`. */
+export type AnyTrainPart = TrainPart | SegTrainPart;
+
 export const paramsSchema = z.object({
-  /** Which of the seed's models to train (names from CLASSIFIERS). */
-  models: z.array(z.enum(Object.keys(CLASSIFIERS) as [string, ...string[]])).min(1).default(["teacher"]),
+  /** Which models to train: classifiers (teacher, medium, small) or U-Nets (unet_*), as the data set's task needs. */
+  models: z.array(z.enum(MODEL_NAMES)).min(1).default(["teacher"]),
   epochs: z.number().int().positive().default(30),
   batch: z.number().int().positive().default(32),
   learning_rate: z.number().positive().default(0.001),
@@ -42,9 +57,9 @@ export const paramsSchema = z.object({
   patience: z.number().int().positive().default(5),
   /** Data-parallel workers; "auto" uses one per core (at most 2). */
   workers: z.union([z.literal("auto"), z.number().int().positive()]).default("auto"),
-  /** Class that precision / recall / F1 are reported for. */
+  /** Class that precision / recall / F1 are reported for (classification only). */
   positive_class: z.string().default("with_mask"),
-  /** First N test images whose prediction and probability are recorded (the report's sample grid). */
+  /** First N test images whose prediction (label and probability, or mask) is recorded (the report's samples). */
   sample_predictions: z.number().int().min(0).default(24),
 }).strict();
 
@@ -55,6 +70,11 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
   const fetchDir = ctx.depDirs.fetch;
   if (!fetchDir) throw new Error(`train: stage "fetch" must be a dep of "train" in the pipeline file`);
   const data = await loadDataset(fetchDir);
+  const entries = p.models.map((name, i) => modelFor(name, data.task, `train: params.models[${i}]`));
+  if (data.task === "segmentation") {
+    await initEngine();
+    return await trainSegmentation(ctx, data, entries);
+  }
   const positive = data.classes.indexOf(p.positive_class);
   if (positive < 0) {
     throw new Error(
@@ -68,13 +88,9 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
   const models: Record<string, ModelRecord> = {};
   const predictions: Record<string, SamplePrediction[]> = {};
   const rows: TrainRow[] = [];
-  for (const name of p.models) {
-    const spec = CLASSIFIERS[name];
-    const model = buildClassifier(
-      { ...spec, classes: data.classes.length },
-      [data.size, data.size, 3],
-      ctx.seed,
-    );
+  for (const entry of entries) {
+    const { name, spec } = entry;
+    const model = buildModel(entry, data.size, data.classes.length, ctx.seed);
     const fit = await fitClassifier(ctx, name, model, data, {
       ...fitOptions(p, p.epochs, positive),
       // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
@@ -113,7 +129,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
     predictions[name] = samplePredictions(model, data, p.sample_predictions);
     model.dispose();
   }
-  const part: TrainPart = { task: task.name, models, rows, predictions };
+  const part: TrainPart = { task: "classification", models, rows, predictions };
   await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: Object.fromEntries(

@@ -76,6 +76,45 @@ export function pairedComparison(
   };
 }
 
+/** Two models' per-image scores (e.g. Dice) on the same images: where each is higher, and how surely. */
+export interface PairedScores {
+  /** Images where the reference scores higher. */
+  reference_higher: number;
+  /** Images where the other model scores higher. */
+  other_higher: number;
+  /** Two-sided exact sign test over the untied images: a large p = no evidence of a difference. */
+  sign_test_p: number;
+  /** Mean of (other − reference) over all images. */
+  mean_difference: number;
+}
+
+/**
+ * Paired comparison of two models' per-image scores (ties are left out of the sign test).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pairedScores } from "./metrics.ts";
+ * const c = pairedScores([0.9, 0.8, 0.5, 0.4], [0.7, 0.8, 0.6, 0.2]);
+ * assert(c.reference_higher === 2 && c.other_higher === 1 && c.sign_test_p === 1);
+ * assert(Math.abs(c.mean_difference - -0.075) < 1e-12);
+ * ```
+ */
+export function pairedScores(reference: ArrayLike<number>, other: ArrayLike<number>): PairedScores {
+  let refHigher = 0, otherHigher = 0, sum = 0;
+  for (let i = 0; i < reference.length; i++) {
+    if (reference[i] > other[i]) refHigher++;
+    if (other[i] > reference[i]) otherHigher++;
+    sum += other[i] - reference[i];
+  }
+  return {
+    reference_higher: refHigher,
+    other_higher: otherHigher,
+    sign_test_p: exactMcNemar(refHigher, otherHigher),
+    mean_difference: reference.length ? sum / reference.length : 0,
+  };
+}
+
 /** P(as extreme | no difference): 2 · P(X ≤ min(b, c)) for X ~ Binomial(b + c, ½), at most 1. */
 function exactMcNemar(b: number, c: number): number {
   const n = b + c;
