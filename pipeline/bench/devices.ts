@@ -67,7 +67,10 @@ export interface RemoteResult extends LatencyStats {
   variant: string;
   format: string;
   threads: number;
-  accuracy?: number;
+  /** The task's metrics on the bundled test images, by name (absent when none were bundled). */
+  metrics?: Record<string, number>;
+  /** Segmentation: the task's loss (BCE + 1 − soft Dice) on those images. */
+  loss?: number;
 }
 
 /** What the runner prints. */

@@ -2,6 +2,11 @@
 // unpacked bench bundle as `node runner.mjs [NODE_MODULES]` or `deno run -A runner.mjs [NODE_MODULES]`.
 // Needs only `onnxruntime-node`, found from NODE_MODULES (a folder holding it), else the
 // workdir, else npm's global folder. Prints one JSON object on stdout; progress goes to stderr.
+// Scores the bundled test images with the bundle's task: classification's accuracy (arg-max vs
+// labels), or segmentation's Dice, IoU, pixel accuracy, soft Dice and BCE + Dice loss over every
+// mask pixel at the data set's side (probabilities of a smaller model resized up first). Both copy
+// pipeline/tasks/*.ts and pipeline/data/resize.ts formula for formula; the bench tests check that
+// they give the same numbers.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -80,6 +85,66 @@ function stats(times) {
   };
 }
 
+/** Bilinear half-pixel taps along one axis, as pipeline/data/resize.ts. */
+function axisTaps(from, to) {
+  const lo = new Int32Array(to), hi = new Int32Array(to), w = new Float64Array(to);
+  for (let i = 0; i < to; i++) {
+    const s = Math.max(0, (i + 0.5) * from / to - 0.5);
+    lo[i] = Math.min(from - 1, Math.floor(s));
+    hi[i] = Math.min(from - 1, lo[i] + 1);
+    w[i] = s - lo[i];
+  }
+  return { lo, hi, w };
+}
+
+/** `n` one-channel float maps from×from → to×to, bilinear with half-pixel centres (resizeBilinear). */
+function resizeMaps(src, n, from, to) {
+  if (from === to) return src;
+  const out = new Float32Array(n * to * to), t = axisTaps(from, to);
+  for (let b = 0; b < n; b++) {
+    const base = b * from * from, at = (y, x) => src[base + y * from + x];
+    for (let y = 0; y < to; y++) {
+      for (let x = 0; x < to; x++) {
+        const top = at(t.lo[y], t.lo[x]) * (1 - t.w[x]) + at(t.lo[y], t.hi[x]) * t.w[x];
+        const bottom = at(t.hi[y], t.lo[x]) * (1 - t.w[x]) + at(t.hi[y], t.hi[x]) * t.w[x];
+        out[(b * to + y) * to + x] = top * (1 - t.w[y]) + bottom * t.w[y];
+      }
+    }
+  }
+  return out;
+}
+
+/** Running sums of the segmentation task's score (pipeline/tasks/segmentation.ts), pixel by pixel. */
+function segSums() {
+  const EPS = 1e-7;
+  const s = { bce: 0, inter: 0, sp: 0, st: 0, tp: 0, pp: 0, correct: 0, pixels: 0 };
+  return {
+    add(probs, masks) {
+      for (let i = 0; i < probs.length; i++) {
+        const p = Math.min(Math.max(probs[i], EPS), 1 - EPS), t = masks[i] === 1 ? 1 : 0;
+        const hard = probs[i] >= 0.5 ? 1 : 0;
+        s.bce -= t * Math.log(p) + (1 - t) * Math.log(1 - p);
+        s.inter += probs[i] * t;
+        s.sp += probs[i];
+        s.st += t;
+        s.tp += hard * t;
+        s.pp += hard;
+        if (hard === t) s.correct++;
+      }
+      s.pixels += probs.length;
+    },
+    result(smooth = 1) {
+      const softDice = (2 * s.inter + smooth) / (s.sp + s.st + smooth);
+      const dice = s.pp + s.st ? 2 * s.tp / (s.pp + s.st) : 1;
+      const iou = s.pp + s.st - s.tp ? s.tp / (s.pp + s.st - s.tp) : 1;
+      return {
+        metrics: { dice, iou, pixel_accuracy: s.correct / s.pixels, soft_dice: softDice },
+        loss: s.bce / s.pixels + 1 - softDice,
+      };
+    },
+  };
+}
+
 function toNchw(x, n, size) {
   const out = new Float32Array(x.length);
   for (let b = 0; b < n; b++) {
@@ -90,6 +155,32 @@ function toNchw(x, n, size) {
   return out;
 }
 
+/** The task's metrics of `m` on its `m.count` bundled test images, batches of 32. */
+async function score(predict, m, images) {
+  const per = m.size * m.size * 3;
+  if (bundle.task === "segmentation") {
+    const sums = segSums(), side = bundle.data_size, masks = readFileSync(bundle.masks);
+    for (let i = 0; i < m.count; i += 32) {
+      const n = Math.min(32, m.count - i);
+      const probs = resizeMaps(await predict(images.slice(i * per, (i + n) * per), n), n, m.size, side);
+      sums.add(probs, masks.subarray(i * side * side, (i + n) * side * side));
+    }
+    return sums.result();
+  }
+  let correct = 0;
+  for (let i = 0; i < m.count; i += 32) {
+    const n = Math.min(32, m.count - i);
+    const y = await predict(images.slice(i * per, (i + n) * per), n);
+    const k = y.length / n;
+    for (let j = 0; j < n; j++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (y[j * k + c] > y[j * k + best]) best = c;
+      correct += Number(best === bundle.labels[i + j]);
+    }
+  }
+  return { metrics: { accuracy: correct / m.count } };
+}
+
 async function benchModel(ort, m, threads, images) {
   const session = await ort.InferenceSession.create(m.file, {
     executionProviders: ["cpu"],
@@ -98,7 +189,7 @@ async function benchModel(ort, m, threads, images) {
     executionMode: "sequential",
     graphOptimizationLevel: "all",
   });
-  const size = bundle.size, per = size * size * 3;
+  const size = m.size, per = size * size * 3;
   const predict = async (x, n) => {
     const data = bundle.layout === "NCHW" ? toNchw(x, n, size) : x;
     const dims = bundle.layout === "NCHW" ? [n, 3, size, size] : [n, size, size, 3];
@@ -113,19 +204,9 @@ async function benchModel(ort, m, threads, images) {
     await predict(one, 1);
     times.push(performance.now() - t0);
   }
-  let correct = 0;
-  for (let i = 0; i < bundle.count; i += 32) {
-    const n = Math.min(32, bundle.count - i);
-    const y = await predict(images.slice(i * per, (i + n) * per), n);
-    const k = y.length / n;
-    for (let j = 0; j < n; j++) {
-      let best = 0;
-      for (let c = 1; c < k; c++) if (y[j * k + c] > y[j * k + best]) best = c;
-      correct += Number(best === bundle.labels[i + j]);
-    }
-  }
+  const scored = m.count ? await score(predict, m, images) : {};
   await session.release();
-  return { ...stats(times), accuracy: bundle.count ? correct / bundle.count : undefined };
+  return { ...stats(times), ...scored };
 }
 
 /** trtexec on PATH or where JetPack puts it, else undefined. */
@@ -142,8 +223,15 @@ function findTrtexec() {
 }
 
 const { ort, version } = loadOrt(process.argv[2]);
-const f = readFileSync(bundle.images);
-const images = new Float32Array(f.buffer, f.byteOffset, f.byteLength / 4);
+const imageFiles = new Map();
+/** The float32 images of one input size, read once. */
+function imagesOf(file) {
+  if (!imageFiles.has(file)) {
+    const f = readFileSync(file);
+    imageFiles.set(file, new Float32Array(f.buffer, f.byteOffset, f.byteLength / 4));
+  }
+  return imageFiles.get(file);
+}
 const results = [];
 for (const m of bundle.models) {
   for (const threads of bundle.threads) {
@@ -152,7 +240,7 @@ for (const m of bundle.models) {
       variant: m.variant,
       format: m.format,
       threads,
-      ...(await benchModel(ort, m, threads, images)),
+      ...(await benchModel(ort, m, threads, imagesOf(m.images))),
     });
   }
 }
@@ -165,7 +253,7 @@ if (bundle.trtexec) {
       continue;
     }
     try {
-      const s = bundle.size, shape = bundle.layout === "NCHW" ? `1x3x${s}x${s}` : `1x${s}x${s}x3`;
+      const s = m.size, shape = bundle.layout === "NCHW" ? `1x3x${s}x${s}` : `1x${s}x${s}x3`;
       const args = [`--onnx=${m.file}`, "--fp16", `--shapes=input:${shape}`, "--warmUp=500"];
       const out = execFileSync(bin, args.concat([`--iterations=${bundle.runs}`]), {
         encoding: "utf8",

@@ -1,7 +1,10 @@
 /**
- * Stage "bench" (local): for every exported variant × format × thread count, warm up, time
- * `runs` batch-1 predictions (mean, p50, p90, std, FPS) and measure test accuracy through the
- * same runtime and session. tfjs runs on the wasm backend, which is single-threaded in Deno, so
+ * Stage "bench" (both tracks; `seg_bench` in the pipeline file is this module on the U-Nets), local:
+ * for every exported variant × format × thread count, warm up, time `runs` batch-1 predictions
+ * (mean, p50, p90, std, FPS) and score the test split through the same runtime and session with
+ * the task (classification: accuracy; segmentation: Dice at the data set's side, a low-resolution
+ * U-Net's probabilities resized back up first), recorded under the task's primary metric's name.
+ * tfjs runs on the wasm backend, which is single-threaded in Deno, so
  * tfjs rows are measured once with threads = 1. Adds `predicted_speedup` (FLOPs ratio vs the
  * reference variant) and `measured_speedup` (latency ratio vs the reference in the same
  * format/runtime/threads), and the machine in results.part.json `machine`.
@@ -20,9 +23,9 @@ import { join } from "node:path";
 import { z } from "zod";
 import { ExpectedError } from "../core/errors.ts";
 import type { StageContext, StageResult } from "../core/types.ts";
-import { type Dataset, loadDataset, toFloatBatch } from "../data/dataset.ts";
+import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
-import { argmaxRows } from "../export/evaluate.ts";
+import { primaryValue, splitImages, type SplitScorer, splitScorer } from "../export/task_eval.ts";
 /** Formats this stage times locally (TFLite files are timed on the board: see the README). */
 const FORMATS = ["tfjs", "onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
 import type { ExportPart, ExportRecord } from "./export.ts";
@@ -57,7 +60,7 @@ export const paramsSchema = z.strictObject({
   ),
   /** Per device: connect + copy + bench must finish within this many seconds. */
   timeout_s: z.number().positive().default(1800),
-  /** Test images bundled for on-device accuracy (raw float32, so keep it modest). */
+  /** Test images bundled for on-device scores (raw float32 at each model's input size, so keep it modest). */
   images: z.int().min(1).default(200),
   /** Fail the stage when a device fails (so a rerun retries it); false records it and succeeds. */
   fail_on_device_error: z.boolean().default(true),
@@ -126,6 +129,7 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
       const bundle = await buildBundle(bundleRoot, {
         exportDir,
         exports,
+        task,
         formats: device.formats,
         threads: device.threads,
         warmup: p.warmup,
@@ -196,14 +200,13 @@ async function benchLocal(
     const runner: Runner = format === "tfjs"
       ? await tfjsRunner(join(exportDir, file.path), size)
       : await onnxRunner(join(exportDir, file.path), size, threads, layout);
-    const matching = data && data.size === size;
-    // The primary metric through this runtime: classification's accuracy (other tasks: latency only).
-    const score = matching && task.name === "classification"
-      ? await testAccuracy(runner, data, size)
+    // The task's primary metric on the test split through this runtime.
+    const shapes = { input: e.input };
+    const scorer = splitScorer(task, data, "test", Infinity, shapes);
+    const score = scorer
+      ? await testScore(runner, task, scorer, splitImages(task, data, "test", Infinity, shapes)!)
       : undefined;
-    const image = matching
-      ? toFloatBatch(data.splits.test.images, [0], size)
-      : new Float32Array(size * size * 3).fill(0.5);
+    const image = splitImages(task, data, "test", 1, shapes) ?? new Float32Array(size * size * 3).fill(0.5);
     const stats = latencyStats(await timeRuns(runner, image, p.warmup, p.runs));
     await runner.dispose();
     rows.push({
@@ -264,17 +267,21 @@ async function finish(
   };
 }
 
-/** Test-split accuracy through `runner` (batches of 32: same runtime, session and threads). */
-async function testAccuracy(runner: Runner, data: Dataset, size: number): Promise<number> {
-  const test = data.splits.test;
-  let correct = 0;
-  for (let i = 0; i < test.count; i += 32) {
-    const idx = Array.from({ length: Math.min(32, test.count - i) }, (_, k) => i + k);
-    const y = await runner.predict(toFloatBatch(test.images, idx, size), idx.length);
-    const pred = argmaxRows(y, y.length / idx.length);
-    idx.forEach((j, k) => correct += Number(pred[k] === test.labels[j]));
+/** The task's primary metric on the test split through `runner` (batches of 32: same session and threads). */
+async function testScore(
+  runner: Runner,
+  task: AnyTask,
+  scorer: SplitScorer,
+  images: Float32Array,
+): Promise<number> {
+  const per = images.length / scorer.count, parts: Float32Array[] = [];
+  for (let i = 0; i < scorer.count; i += 32) {
+    const n = Math.min(32, scorer.count - i);
+    parts.push((await runner.predict(images.slice(i * per, (i + n) * per), n)).slice());
   }
-  return correct / test.count;
+  const outputs = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((at, p) => (outputs.set(p, at), at + p.length), 0);
+  return primaryValue(task, scorer.score(outputs));
 }
 
 /** predicted_speedup = reference FLOPs / FLOPs; measured_speedup = reference latency / latency. */
@@ -320,8 +327,8 @@ export function deviceRows(
       ...base(r.variant),
       size_bytes: file?.size_bytes,
       size_gzip_bytes: file?.gzip_bytes,
-      // The runner measures classification's accuracy (null when it had no test images).
-      ...primaryFields(task, task.name === "classification" ? r.accuracy ?? undefined : undefined),
+      // The runner scores the bundled test images with the task's metrics (none without images).
+      ...primaryFields(task, r.metrics?.[task.primary.name] ?? undefined),
       latency_ms_mean: r.latency_ms_mean,
       latency_ms_p50: r.latency_ms_p50,
       latency_ms_p90: r.latency_ms_p90,

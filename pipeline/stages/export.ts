@@ -1,13 +1,20 @@
 /**
- * Stage "export": every model variant of `train` and `compress` → tfjs (copied checkpoint),
- * ONNX fp32 (batch norm folded, checked against tfjs), ONNX fp16 weights, ONNX int8 QDQ
- * (calibrated on training images, MinMax and percentile; of those that cannot saturate int16 pair
- * sums, the one with the better fake-quant val accuracy is "onnx-int8"). Sizes raw and gzip, parity and onnxruntime accuracy go to results.part.json
- * under `exports` (rows with latency come from the bench stage).
+ * Stage "export" (both tracks; `seg_export` in the pipeline file is this module on the U-Nets):
+ * every model variant of `train` and `compress` → tfjs (copied checkpoint), ONNX fp32 (batch norm
+ * folded, checked against tfjs), ONNX fp16 weights, ONNX int8 QDQ (calibrated on training images,
+ * MinMax and percentile; of those that cannot saturate int16 pair sums, the one with the better
+ * fake-quant val score on the task's primary metric, accuracy or Dice, is "onnx-int8") and TFLite
+ * fp32 / fp16 / int8. Sizes raw and gzip, parity and each format's test score through its runtime
+ * go to results.part.json under `exports` (rows with latency come from the bench stage).
  *
  * ONNX contract (also in each file's metadata_props): input `input`, float32 RGB in [0, 1]
- * (pixel / 255), NHWC [N, size, size, 3] by default (`layout: nchw` gives [N, 3, size, size]);
- * outputs `logits` [N, classes] and `probs` = Softmax(logits) (drop with `probs: false`).
+ * (pixel / 255), NHWC [N, size, size, 3] by default (`layout: nchw` gives [N, 3, size, size]),
+ * `size` the model's own input side. Classification: outputs `logits` [N, classes] and `probs` =
+ * Softmax(logits) (drop with `probs: false`). Segmentation: one output `output`, the sigmoid
+ * probability of the foreground per pixel, [N, size, size, 1] (NHWC; NCHW: [N, 1, size, size]);
+ * the mask is p ≥ 0.5. A U-Net whose input side is below the data set's (`unet_lowres`) is fed
+ * images resized down (bilinear, half-pixel) and its probabilities are resized back up the same
+ * way before scoring, so every Dice is over the data set's pixels (pipeline/export/seg_score.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
@@ -21,7 +28,8 @@ import { loadModel } from "../models/io.ts";
 import { exportVariant, FORMATS, type VariantExport } from "../export/variant.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
-import type { TaskName } from "../tasks/mod.ts";
+import type { SegModelRecord } from "../tasks/segmentation_records.ts";
+import { type AnyTask, primaryOf, taskByName, type TaskName } from "../tasks/mod.ts";
 import type { CompressPart } from "./compress.ts";
 import type { TrainPart } from "./train.ts";
 
@@ -33,10 +41,16 @@ export const paramsSchema = z.strictObject({
   formats: z.array(z.enum(FORMATS)).min(1).default([...FORMATS]),
   /** ONNX input layout: NHWC (as tfjs and the data set; a Transpose inside) or native NCHW. */
   layout: z.enum(["nhwc", "nchw"]).default("nhwc"),
-  /** Add a `probs` (Softmax) output beside `logits`. */
+  /** Classification: add a `probs` (Softmax) output beside `logits` (a U-Net's one output is its sigmoid). */
   probs: z.boolean().default(true),
-  /** Test images compared between tfjs and onnxruntime fp32. */
+  /** Test images compared between tfjs and onnxruntime fp32 (and LiteRT fp32). */
   parity_images: z.int().min(1).default(32),
+  /**
+   * At most this many test images scored through LiteRT.js per TFLite file (it runs one image at a
+   * time in wasm, the slowest runtime here; the record then says `test_images`). Default: the whole
+   * test split, as for every ONNX format.
+   */
+  litert_images: z.int().min(1).optional(),
   /** Max |onnxruntime − tfjs| allowed for fp32 (the stage fails above it). */
   parity_tolerance: z.number().positive().default(1e-4),
   calibration: z.strictObject({
@@ -56,6 +70,12 @@ export const paramsSchema = z.strictObject({
     weight_bits: z.union([z.literal(7), z.literal(8)]).default(7),
     /** Bits of the image input's codes; 7 lets the first conv keep 8-bit weights within int16. */
     input_bits: z.union([z.literal(7), z.literal(8)]).default(7),
+    /**
+     * At most this many val images score each int8 candidate for the pick (fake-quant and int8
+     * kernels; the float-kernel run of a QDQ U-Net is the slowest step of its export). Default:
+     * the whole val split.
+     */
+    pick_images: z.int().min(1).optional(),
   }).default({
     images: 128,
     methods: [...METHODS],
@@ -66,8 +86,8 @@ export const paramsSchema = z.strictObject({
   }),
   /**
    * Which calibration is the "onnx-int8" format: one method, or "auto": of the candidates whose
-   * int16 pair bound rules out saturation, the best fake-quant val accuracy (float kernels, so the
-   * pick is the same on every CPU).
+   * int16 pair bound rules out saturation, the best fake-quant val score on the task's primary
+   * metric (float kernels, so the pick is the same on every CPU).
    */
   int8_pick: z.enum(["auto", ...METHODS]).default("auto"),
 });
@@ -97,10 +117,39 @@ export interface ExportPart {
   outputs: string[];
 }
 
+/** Output names per task (the ONNX contract above). */
+const OUTPUTS: Record<TaskName, (p: ExportParams) => string[]> = {
+  classification: (p) => p.probs ? ["logits", "probs"] : ["logits"],
+  segmentation: () => ["output"],
+};
+
+/** metadata_props a task adds to every file (classification: the classes, as before tasks). */
+const TASK_METADATA: Record<TaskName, (data: Dataset | undefined, input: number) => Record<string, string>> =
+  {
+    classification: (data) => data ? { classes: JSON.stringify(data.classes) } : {} as Record<string, string>,
+    segmentation(data, input) {
+      const meta: Record<string, string> = {
+        task: "segmentation",
+        output:
+          "output: sigmoid probability of the foreground per pixel, one channel (NHWC [N, H, W, 1], NCHW " +
+          "[N, 1, H, W]); mask = p >= 0.5",
+      };
+      if (!data) return meta;
+      meta.classes = JSON.stringify(data.classes);
+      meta.dataset_size = `${data.size}x${data.size}`;
+      if (input !== data.size) {
+        meta.resize = `images ${data.size}→${input} and probabilities ${input}→${data.size}, bilinear with ` +
+          "half-pixel centres (images rounded to bytes)";
+      }
+      return meta;
+    },
+  };
+
 /** Export every variant of the train and compress stages. */
 export async function run(ctx: StageContext<ExportParams>): Promise<StageResult> {
   const p = ctx.params;
-  const { sources, task } = await readSources(ctx);
+  const { sources, task: taskName } = await readSources(ctx);
+  const task: AnyTask = taskByName(taskName);
   if (Object.keys(sources).length === 0) {
     throw new ExpectedError(
       `export: no models found in the results.part.json of ${JSON.stringify(Object.keys(ctx.depDirs))} ` +
@@ -109,11 +158,27 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
   }
   await initEngine();
   const data: Dataset | undefined = ctx.depDirs.fetch ? await loadDataset(ctx.depDirs.fetch) : undefined;
+  if (data && data.task !== task.name) {
+    throw new ExpectedError(
+      `export: the models are for task "${task.name}" but the data set in "${ctx.depDirs.fetch}" is for ` +
+        `"${data.task}" (dataset.json field "task"); point the deps of "${ctx.name}" at the matching fetch stage`,
+    );
+  }
   const exports: Record<string, ExportRecord> = {};
   const bar = ctx.progress("export", Object.keys(sources).length, "models");
   for (const [name, { stage, dir, record }] of Object.entries(sources)) {
     const checkpointDir = join(dir, record.checkpoint);
     const model = await loadModel(checkpointDir);
+    const input = (model.inputs[0].shape as number[]).slice(1);
+    const declared = (record as Partial<SegModelRecord>).input_size;
+    if (declared !== undefined && declared !== input[0]) {
+      throw new ExpectedError(
+        `export: "${
+          join(dir, "results.part.json")
+        }" models.${name}.input_size is ${declared} but the checkpoint ` +
+          `"${checkpointDir}" takes ${input.join("×")} (rerun stage "${stage}" with --only ${stage} --force)`,
+      );
+    }
     const counts = account(model);
     const out = await exportVariant(model, {
       checkpointDir,
@@ -122,8 +187,10 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
       formats: p.formats,
       layout: p.layout,
       probs: p.probs,
+      task,
       data,
       parityImages: p.parity_images,
+      litertImages: p.litert_images,
       tolerance: p.parity_tolerance,
       calibration: p.calibration,
       int8Pick: p.int8_pick,
@@ -132,14 +199,14 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
         variant: name,
         technique: record.technique,
         preprocessing: "RGB, pixel / 255 → float32 in [0, 1], resized (stretched) to the input size",
-        ...(data ? { classes: JSON.stringify(data.classes) } : {}),
+        ...TASK_METADATA[task.name](data, input[0]),
         source: `tfjs-layers ${tf.version.tfjs} checkpoint of stage ${stage}`,
       },
     });
     exports[name] = {
       technique: record.technique,
       source: stage,
-      input: (model.inputs[0].shape as number[]).slice(1),
+      input,
       params_total: counts.params_total,
       params_zero: counts.params_zero,
       params_nonzero: counts.params_nonzero,
@@ -148,24 +215,25 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
       ...out,
     };
     model.dispose();
-    const f = out.formats;
+    const f = out.formats,
+      score = (r?: { accuracy?: number; dice?: number }) => primaryOf(r, task)?.toFixed(4);
     if (out.int8_pick) ctx.log.info(`${name}: int8 pick ${out.int8_pick.method} (${out.int8_pick.reason})`);
     ctx.log.info(
       `${name}: fp32 max|Δ| vs tfjs ${f["onnx-fp32"]?.max_abs_diff_vs_tfjs?.toExponential(1)}, sizes ${
         Object.entries(f).map(([k, r]) => `${k} ${r.size_bytes}`).join(", ")
-      }, int8 (${f["onnx-int8"]?.calibration}) acc ${f["onnx-int8"]?.accuracy?.toFixed(4)} vs fp32 ${
-        f["onnx-fp32"]?.accuracy?.toFixed(4)
+      }, int8 (${f["onnx-int8"]?.calibration}) ${task.primary.name} ${score(f["onnx-int8"])} vs fp32 ${
+        score(f["onnx-fp32"])
       }`,
     );
     bar.tick(1, { model: name });
   }
   bar.done();
   const part: ExportPart = {
-    task,
+    task: task.name,
     exports,
     layout: p.layout === "nchw" ? "NCHW" : "NHWC",
     input_name: "input",
-    outputs: p.probs ? ["logits", "probs"] : ["logits"],
+    outputs: OUTPUTS[task.name](p),
   };
   await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
@@ -175,7 +243,7 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
         int8_ratio: e.formats["onnx-fp32"] && e.formats["onnx-int8"]
           ? Number((e.formats["onnx-fp32"].size_bytes / e.formats["onnx-int8"].size_bytes).toFixed(2))
           : undefined,
-        int8_accuracy: e.formats["onnx-int8"]?.accuracy,
+        [`int8_${task.primary.name}`]: primaryOf(e.formats["onnx-int8"], task),
       }]),
     ),
   };
@@ -184,7 +252,7 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
 interface Source {
   stage: string;
   dir: string;
-  record: ModelRecord;
+  record: ModelRecord | SegModelRecord;
 }
 
 /** Model records of the train and compress stages (compress may be absent), and their task. */

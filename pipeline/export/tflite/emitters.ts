@@ -189,6 +189,18 @@ export const EMITTERS: Record<string, Emitter> = {
     return e.g.op({ op: "MEAN", inputs: [e.ins[0], axes], keepDims: false }, e.layer.name, e.shape);
   },
   Flatten: (e) => e.g.op({ op: "RESHAPE", inputs: [e.ins[0]], newShape: e.shape }, e.layer.name, e.shape),
+  UpSampling2D: (e) => {
+    if ((e.cfg.dataFormat ?? "channelsLast") !== "channelsLast") {
+      throw new Error(`TFLite export: UpSampling2D "${e.layer.name}" must be channelsLast`);
+    }
+    const op = e.cfg.interpolation === "bilinear" ? "RESIZE_BILINEAR" : "RESIZE_NEAREST_NEIGHBOR";
+    const size = e.g.constant(`${e.layer.name}/size`, [2], new Int32Array(e.shape.slice(1, 3)), "int32");
+    return e.g.op(
+      { op, inputs: [e.ins[0], size], alignCorners: false, halfPixelCenters: false },
+      e.layer.name,
+      e.shape,
+    );
+  },
   Dropout: (e) => e.ins[0],
   SpatialDropout2D: (e) => e.ins[0],
   GaussianNoise: (e) => e.ins[0],

@@ -13,6 +13,8 @@
  *   which every TFLite reader understands (the 4-input form with bias is newer).
  * - SeparableConv2D is DEPTHWISE_CONV_2D (zero bias) then a 1×1 CONV_2D with the bias.
  * - GlobalAveragePooling2D is MEAN over [1, 2]; Flatten is RESHAPE; Dropout is the identity.
+ * - UpSampling2D is RESIZE_BILINEAR or RESIZE_NEAREST_NEIGHBOR to the output size (inputs: x and
+ *   the int32 size), neither corners aligned nor half-pixel centres: tfjs' source = out · in/out.
  * - Outputs: a rank-2 linear output is `logits`, plus `probs` = SOFTMAX(logits) when `probs`
  *   (default); other outputs are `output` (`output_i`). The input is `input`, [1, H, W, C].
  *
@@ -66,6 +68,7 @@ export type TfliteOp =
     | { op: "CONCATENATION"; axis: number }
     | { op: "MEAN"; keepDims: boolean }
     | { op: "RESHAPE"; newShape: number[] }
+    | { op: "RESIZE_BILINEAR" | "RESIZE_NEAREST_NEIGHBOR"; alignCorners: boolean; halfPixelCenters: boolean }
     | { op: "SOFTMAX"; beta: number }
     | { op: "LOGISTIC" | "TANH" | "RELU" | "RELU6" | "QUANTIZE" | "DEQUANTIZE" }
   );

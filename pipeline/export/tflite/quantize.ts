@@ -9,7 +9,7 @@
  *   output channel (zero point 0, scale = max|w|/127, values in [−127, 127]); biases int32 with
  *   scale = input scale · weight scale; every activation int8 with a per-tensor scale and zero
  *   point from its range. Ops TFLite's int8 kernels constrain share parameters (max pool,
- *   reshape, and all inputs and the output of a concatenation) or use fixed ones (LOGISTIC and
+ *   reshape, resize, and all inputs and the output of a concatenation) or use fixed ones (LOGISTIC and
  *   SOFTMAX output 1/256 with zero point −128). With `io: "float"` (default) the file keeps a
  *   float32 input and outputs, via QUANTIZE / DEQUANTIZE at the ends, so it is fed like the fp32
  *   file; `io: "int8"` makes the input and outputs int8 (their scale/zero point in the file).
@@ -99,7 +99,14 @@ export interface Int8Options {
 }
 
 /** Ops whose int8 kernels need the output quantized exactly like the input(s). */
-const SAME_PARAMS = new Set<OpName>(["MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "CONCATENATION"]);
+const SAME_PARAMS = new Set<OpName>([
+  "MAX_POOL_2D",
+  "AVERAGE_POOL_2D",
+  "RESHAPE",
+  "CONCATENATION",
+  "RESIZE_BILINEAR",
+  "RESIZE_NEAREST_NEIGHBOR",
+]);
 /** Ops whose int8 output has fixed parameters in TFLite. */
 const FIXED_OUTPUT: Partial<Record<OpName, { scale: number; zeroPoint: number }>> = {
   LOGISTIC: { scale: 1 / 256, zeroPoint: -128 },
@@ -189,14 +196,20 @@ export function quantizeInt8(
     quantizeBias(bias, perChannel.map((s) => s * x.quant!.scale[0]), wScale.length > 1);
     done.add(op.inputs[spec.bias]);
   }
-  // Other float constants (ADD/MUL operands): int8 per tensor from their own range.
+  // Other float constants (ADD/MUL operands): int8 per tensor from their own range. An all-zero one
+  // (a transposed conv's bias before training) takes its consumer's output scale: with scale 1 the
+  // ADD's input/output scale ratio leaves XNNPACK's range and LiteRT aborts the whole process.
   g.tensors.forEach((t, id) => {
     if (!t.data || t.type !== "float32" || done.has(id)) return;
     const data = t.data as Float32Array;
-    const p = activationParams(data.reduce((r, v) => ({ min: Math.min(r.min, v), max: Math.max(r.max, v) }), {
+    const range = data.reduce((r, v) => ({ min: Math.min(r.min, v), max: Math.max(r.max, v) }), {
       min: 0,
       max: 0,
-    }));
+    });
+    const consumer = g.ops.find((op) => op.inputs.includes(id));
+    const p = range.min === range.max && consumer
+      ? { scale: g.tensors[consumer.outputs[0]].quant!.scale[0], zeroPoint: 0 }
+      : activationParams(range);
     t.data = Int8Array.from(data, (v) => clamp(Math.round(v / p.scale) + p.zeroPoint, -128, 127));
     t.type = "int8";
     t.quant = { scale: [p.scale], zeroPoint: [p.zeroPoint], axis: 0 };

@@ -59,6 +59,14 @@ const RUN: { [K in OpName]?: Run<K> } = {
   CONCATENATION: (o, xs) => tf.concat(xs, o.axis),
   MEAN: (o, [x, axes]) => tf.mean(x, Array.from(axes.dataSync()), o.keepDims),
   RESHAPE: (o, [x], n) => tf.reshape(x, [n, ...o.newShape.slice(1)]),
+  RESIZE_BILINEAR: (o, [x, size]) => {
+    const [h, w] = size.dataSync();
+    return tf.image.resizeBilinear(x as tf.Tensor4D, [h, w], o.alignCorners, o.halfPixelCenters);
+  },
+  RESIZE_NEAREST_NEIGHBOR: (o, [x, size]) => {
+    const [h, w] = size.dataSync();
+    return tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [h, w], o.alignCorners, o.halfPixelCenters);
+  },
   SOFTMAX: (o, [x]) => tf.softmax(o.beta !== 1 ? tf.mul(x, o.beta) : x),
   LOGISTIC: (_o, [x]) => tf.sigmoid(x),
   TANH: (_o, [x]) => tf.tanh(x),

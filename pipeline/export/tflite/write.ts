@@ -143,6 +143,25 @@ const WRITERS: { [K in OpName]: OpWriter } = {
         fb.ReshapeOptions.createReshapeOptions(b, fb.ReshapeOptions.createNewShapeVector(b, o.newShape)),
     ),
   },
+  RESIZE_BILINEAR: {
+    code: fb.BuiltinOperator.RESIZE_BILINEAR,
+    options: opt<"RESIZE_BILINEAR">(
+      fb.BuiltinOptions.ResizeBilinearOptions,
+      (b, o) => fb.ResizeBilinearOptions.createResizeBilinearOptions(b, o.alignCorners, o.halfPixelCenters),
+    ),
+  },
+  RESIZE_NEAREST_NEIGHBOR: {
+    code: fb.BuiltinOperator.RESIZE_NEAREST_NEIGHBOR,
+    options: opt<"RESIZE_NEAREST_NEIGHBOR">(
+      fb.BuiltinOptions.ResizeNearestNeighborOptions,
+      (b, o) =>
+        fb.ResizeNearestNeighborOptions.createResizeNearestNeighborOptions(
+          b,
+          o.alignCorners,
+          o.halfPixelCenters,
+        ),
+    ),
+  },
   SOFTMAX: {
     code: fb.BuiltinOperator.SOFTMAX,
     options: opt<"SOFTMAX">(

@@ -63,10 +63,12 @@ export enum BuiltinOperator {
   RELU = 19,
   RELU6 = 21,
   RESHAPE = 22,
+  RESIZE_BILINEAR = 23,
   SOFTMAX = 25,
   TANH = 28,
   MEAN = 40,
   TRANSPOSE_CONV = 67,
+  RESIZE_NEAREST_NEIGHBOR = 97,
   QUANTIZE = 114,
 }
 
@@ -79,11 +81,13 @@ export enum BuiltinOptions {
   SoftmaxOptions = 9,
   ConcatenationOptions = 10,
   AddOptions = 11,
+  ResizeBilinearOptions = 15,
   ReshapeOptions = 17,
   MulOptions = 21,
   ReducerOptions = 27,
   DequantizeOptions = 38,
   TransposeConvOptions = 49,
+  ResizeNearestNeighborOptions = 74,
   QuantizeOptions = 89,
 }
 
@@ -102,6 +106,8 @@ export function unionToBuiltinOptions(
       | QuantizeOptions
       | ReducerOptions
       | ReshapeOptions
+      | ResizeBilinearOptions
+      | ResizeNearestNeighborOptions
       | SoftmaxOptions
       | TransposeConvOptions,
   ) =>
@@ -116,6 +122,8 @@ export function unionToBuiltinOptions(
     | QuantizeOptions
     | ReducerOptions
     | ReshapeOptions
+    | ResizeBilinearOptions
+    | ResizeNearestNeighborOptions
     | SoftmaxOptions
     | TransposeConvOptions
     | null,
@@ -131,6 +139,8 @@ export function unionToBuiltinOptions(
   | QuantizeOptions
   | ReducerOptions
   | ReshapeOptions
+  | ResizeBilinearOptions
+  | ResizeNearestNeighborOptions
   | SoftmaxOptions
   | TransposeConvOptions
   | null {
@@ -151,6 +161,8 @@ export function unionToBuiltinOptions(
       return accessor(new ConcatenationOptions())! as ConcatenationOptions;
     case "AddOptions":
       return accessor(new AddOptions())! as AddOptions;
+    case "ResizeBilinearOptions":
+      return accessor(new ResizeBilinearOptions())! as ResizeBilinearOptions;
     case "ReshapeOptions":
       return accessor(new ReshapeOptions())! as ReshapeOptions;
     case "MulOptions":
@@ -161,6 +173,8 @@ export function unionToBuiltinOptions(
       return accessor(new DequantizeOptions())! as DequantizeOptions;
     case "TransposeConvOptions":
       return accessor(new TransposeConvOptions())! as TransposeConvOptions;
+    case "ResizeNearestNeighborOptions":
+      return accessor(new ResizeNearestNeighborOptions())! as ResizeNearestNeighborOptions;
     case "QuantizeOptions":
       return accessor(new QuantizeOptions())! as QuantizeOptions;
     default:
@@ -184,6 +198,8 @@ export function unionListToBuiltinOptions(
       | QuantizeOptions
       | ReducerOptions
       | ReshapeOptions
+      | ResizeBilinearOptions
+      | ResizeNearestNeighborOptions
       | SoftmaxOptions
       | TransposeConvOptions,
   ) =>
@@ -198,6 +214,8 @@ export function unionListToBuiltinOptions(
     | QuantizeOptions
     | ReducerOptions
     | ReshapeOptions
+    | ResizeBilinearOptions
+    | ResizeNearestNeighborOptions
     | SoftmaxOptions
     | TransposeConvOptions
     | null,
@@ -214,6 +232,8 @@ export function unionListToBuiltinOptions(
   | QuantizeOptions
   | ReducerOptions
   | ReshapeOptions
+  | ResizeBilinearOptions
+  | ResizeNearestNeighborOptions
   | SoftmaxOptions
   | TransposeConvOptions
   | null {
@@ -234,6 +254,8 @@ export function unionListToBuiltinOptions(
       return accessor(index, new ConcatenationOptions())! as ConcatenationOptions;
     case "AddOptions":
       return accessor(index, new AddOptions())! as AddOptions;
+    case "ResizeBilinearOptions":
+      return accessor(index, new ResizeBilinearOptions())! as ResizeBilinearOptions;
     case "ReshapeOptions":
       return accessor(index, new ReshapeOptions())! as ReshapeOptions;
     case "MulOptions":
@@ -244,6 +266,8 @@ export function unionListToBuiltinOptions(
       return accessor(index, new DequantizeOptions())! as DequantizeOptions;
     case "TransposeConvOptions":
       return accessor(index, new TransposeConvOptions())! as TransposeConvOptions;
+    case "ResizeNearestNeighborOptions":
+      return accessor(index, new ResizeNearestNeighborOptions())! as ResizeNearestNeighborOptions;
     case "QuantizeOptions":
       return accessor(index, new QuantizeOptions())! as QuantizeOptions;
     default:
@@ -1331,6 +1355,69 @@ export class MulOptions {
   }
 }
 
+export class ResizeBilinearOptions {
+  bb: flatbuffers.ByteBuffer | null = null;
+  bb_pos = 0;
+  __init(i: number, bb: flatbuffers.ByteBuffer): ResizeBilinearOptions {
+    this.bb_pos = i;
+    this.bb = bb;
+    return this;
+  }
+
+  static getRootAsResizeBilinearOptions(
+    bb: flatbuffers.ByteBuffer,
+    obj?: ResizeBilinearOptions,
+  ): ResizeBilinearOptions {
+    return (obj || new ResizeBilinearOptions()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+  }
+
+  static getSizePrefixedRootAsResizeBilinearOptions(
+    bb: flatbuffers.ByteBuffer,
+    obj?: ResizeBilinearOptions,
+  ): ResizeBilinearOptions {
+    bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+    return (obj || new ResizeBilinearOptions()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+  }
+
+  alignCorners(): boolean {
+    const offset = this.bb!.__offset(this.bb_pos, 8);
+    return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+  }
+
+  halfPixelCenters(): boolean {
+    const offset = this.bb!.__offset(this.bb_pos, 10);
+    return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+  }
+
+  static startResizeBilinearOptions(builder: flatbuffers.Builder) {
+    builder.startObject(4);
+  }
+
+  static addAlignCorners(builder: flatbuffers.Builder, alignCorners: boolean) {
+    builder.addFieldInt8(2, +alignCorners, +false);
+  }
+
+  static addHalfPixelCenters(builder: flatbuffers.Builder, halfPixelCenters: boolean) {
+    builder.addFieldInt8(3, +halfPixelCenters, +false);
+  }
+
+  static endResizeBilinearOptions(builder: flatbuffers.Builder): flatbuffers.Offset {
+    const offset = builder.endObject();
+    return offset;
+  }
+
+  static createResizeBilinearOptions(
+    builder: flatbuffers.Builder,
+    alignCorners: boolean,
+    halfPixelCenters: boolean,
+  ): flatbuffers.Offset {
+    ResizeBilinearOptions.startResizeBilinearOptions(builder);
+    ResizeBilinearOptions.addAlignCorners(builder, alignCorners);
+    ResizeBilinearOptions.addHalfPixelCenters(builder, halfPixelCenters);
+    return ResizeBilinearOptions.endResizeBilinearOptions(builder);
+  }
+}
+
 export class ReshapeOptions {
   bb: flatbuffers.ByteBuffer | null = null;
   bb_pos = 0;
@@ -1605,6 +1692,75 @@ export class TransposeConvOptions {
     TransposeConvOptions.addStrideW(builder, strideW);
     TransposeConvOptions.addStrideH(builder, strideH);
     return TransposeConvOptions.endTransposeConvOptions(builder);
+  }
+}
+
+export class ResizeNearestNeighborOptions {
+  bb: flatbuffers.ByteBuffer | null = null;
+  bb_pos = 0;
+  __init(i: number, bb: flatbuffers.ByteBuffer): ResizeNearestNeighborOptions {
+    this.bb_pos = i;
+    this.bb = bb;
+    return this;
+  }
+
+  static getRootAsResizeNearestNeighborOptions(
+    bb: flatbuffers.ByteBuffer,
+    obj?: ResizeNearestNeighborOptions,
+  ): ResizeNearestNeighborOptions {
+    return (obj || new ResizeNearestNeighborOptions()).__init(
+      bb.readInt32(bb.position()) + bb.position(),
+      bb,
+    );
+  }
+
+  static getSizePrefixedRootAsResizeNearestNeighborOptions(
+    bb: flatbuffers.ByteBuffer,
+    obj?: ResizeNearestNeighborOptions,
+  ): ResizeNearestNeighborOptions {
+    bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+    return (obj || new ResizeNearestNeighborOptions()).__init(
+      bb.readInt32(bb.position()) + bb.position(),
+      bb,
+    );
+  }
+
+  alignCorners(): boolean {
+    const offset = this.bb!.__offset(this.bb_pos, 4);
+    return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+  }
+
+  halfPixelCenters(): boolean {
+    const offset = this.bb!.__offset(this.bb_pos, 6);
+    return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+  }
+
+  static startResizeNearestNeighborOptions(builder: flatbuffers.Builder) {
+    builder.startObject(2);
+  }
+
+  static addAlignCorners(builder: flatbuffers.Builder, alignCorners: boolean) {
+    builder.addFieldInt8(0, +alignCorners, +false);
+  }
+
+  static addHalfPixelCenters(builder: flatbuffers.Builder, halfPixelCenters: boolean) {
+    builder.addFieldInt8(1, +halfPixelCenters, +false);
+  }
+
+  static endResizeNearestNeighborOptions(builder: flatbuffers.Builder): flatbuffers.Offset {
+    const offset = builder.endObject();
+    return offset;
+  }
+
+  static createResizeNearestNeighborOptions(
+    builder: flatbuffers.Builder,
+    alignCorners: boolean,
+    halfPixelCenters: boolean,
+  ): flatbuffers.Offset {
+    ResizeNearestNeighborOptions.startResizeNearestNeighborOptions(builder);
+    ResizeNearestNeighborOptions.addAlignCorners(builder, alignCorners);
+    ResizeNearestNeighborOptions.addHalfPixelCenters(builder, halfPixelCenters);
+    return ResizeNearestNeighborOptions.endResizeNearestNeighborOptions(builder);
   }
 }
 
