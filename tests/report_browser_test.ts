@@ -7,7 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { paramsSchema, run } from "../pipeline/stages/report.ts";
-import { fakeFetchDir, fullResults, makeContext, tempDirs } from "./report_fixture.ts";
+import {
+  fakeFetchDir,
+  fakeSegmentationDirs,
+  fakeSegmentationResults,
+  fullResults,
+  makeContext,
+  tempDirs,
+} from "./report_fixture.ts";
 
 const CI = Deno.env.get("CI") === "true";
 
@@ -105,6 +112,30 @@ async function launch(url: string, profile: string) {
   throw new Error(`chromium did not start its DevTools server: ${text.slice(-500)}`);
 }
 
+/** The DevTools client of the page chromium opened on index.html, once the report has loaded. */
+async function openReport(port: number): Promise<Cdp> {
+  let page: { type: string; url: string; webSocketDebuggerUrl: string } | undefined;
+  for (let i = 0; i < 50 && !page; i++) {
+    const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    page = list.find((p: { type: string; url: string }) => p.type === "page" && p.url.endsWith("index.html"));
+    if (!page) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(page, "chromium opened no page for index.html");
+  const cdp = await Cdp.open(page.webSocketDebuggerUrl);
+  // Under load the target can report index.html while the old blank document is still live:
+  // poll until the report's own document has loaded.
+  for (let i = 0; i < 200; i++) {
+    const ready = await cdp.eval<boolean>(
+      `location.href.endsWith("index.html") && document.readyState === "complete" &&
+        document.querySelectorAll("figure > svg").length > 0`,
+    ).catch(() => false);
+    if (ready) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await cdp.eval(`document.fonts.ready.then(() => 1)`);
+  return cdp;
+}
+
 Deno.test({
   name: "report browser: figures render, Korean uses a CJK font, the language switch works",
   ignore: !available && !CI,
@@ -121,27 +152,7 @@ Deno.test({
     const { child, port } = await launch(`file://${out}/index.html`, profile);
     let cdp: Cdp | undefined;
     try {
-      let page: { type: string; url: string; webSocketDebuggerUrl: string } | undefined;
-      for (let i = 0; i < 50 && !page; i++) {
-        const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-        page = list.find((p: { type: string; url: string }) =>
-          p.type === "page" && p.url.endsWith("index.html")
-        );
-        if (!page) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(page, "chromium opened no page for index.html");
-      cdp = await Cdp.open(page.webSocketDebuggerUrl);
-      // Under load the target can report index.html while the old blank document is still live:
-      // poll until the report's own document has loaded.
-      for (let i = 0; i < 200; i++) {
-        const ready = await cdp.eval<boolean>(
-          `location.href.endsWith("index.html") && document.readyState === "complete" &&
-            document.querySelectorAll("figure > svg").length > 0`,
-        ).catch(() => false);
-        if (ready) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await cdp.eval(`document.fonts.ready.then(() => 1)`);
+      cdp = await openReport(port);
 
       // Korean first (the default language): every figure of the Korean article is drawn.
       const sized = (lang: string) =>
@@ -183,6 +194,84 @@ Deno.test({
       assert.equal(await cdp.eval<string>(`document.title`), "edgeslim report — quick");
       await cdp.eval(`(document.getElementById("lang-switch").click(), 1)`);
       assert.equal(await cdp.eval<string>(`document.documentElement.getAttribute("data-lang")`), "ko");
+    } finally {
+      await cdp?.close();
+      child.kill();
+      await child.status;
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "report browser: with both tracks, the U-Net section's table, figures and overlays show in both languages",
+  ignore: !available && !CI,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    assert.ok(available, "CI=true but `chromium` is not installed (apt-get install chromium)");
+    const { artifacts, out } = await tempDirs([fullResults(), fakeSegmentationResults()]);
+    const { ctx } = makeContext(paramsSchema.parse({ samples: 4 }), artifacts, out);
+    ctx.depDirs = { fetch: await fakeFetchDir(4), ...await fakeSegmentationDirs(4) };
+    await run(ctx);
+    const profile = await Deno.makeTempDir({ prefix: "edgeslim-chromium-" });
+    const { child, port } = await launch(`file://${out}/index.html`, profile);
+    let cdp: Cdp | undefined;
+    try {
+      cdp = await openReport(port);
+      // What the segmentation section of `lang` shows: headings, the techniques table, figures, overlay images.
+      const section = (lang: string) =>
+        cdp!.eval<
+          { heading: string; rows: number; marked: string; figures: string[]; images: number; shown: number }
+        >(`(() => {
+          const article = document.querySelector('article[data-lang-block="${lang}"]');
+          const h2 = article.querySelector("#${lang}-segmentation");
+          const h3 = article.querySelector("#${lang}-seg-techniques");
+          const table = h3.nextElementSibling.querySelector("table");
+          const marked = [...table.querySelectorAll("tbody tr")].find((tr) => tr.lastElementChild.textContent.includes("★"));
+          const figures = [...article.querySelectorAll('figure[id^="fig-seg_"]')].filter((f) => {
+            const r = f.querySelector("svg").getBoundingClientRect();
+            return r.width > 0 && r.height > 0;
+          }).map((f) => f.id);
+          const imgs = [...article.querySelectorAll("table.image-grid img")];
+          return {
+            heading: h2.textContent,
+            rows: table.querySelectorAll("tbody tr").length,
+            marked: marked ? marked.firstElementChild.textContent + " " + marked.children[2].textContent : "",
+            figures,
+            images: imgs.filter((i) => i.complete && i.naturalWidth === 96 && i.getBoundingClientRect().width > 0).length,
+            shown: h2.getBoundingClientRect().height,
+          };
+        })()`);
+      await cdp.eval(`(document.documentElement.setAttribute("data-lang", "ko"), 1)`);
+      const ko = await section("ko");
+      assert.equal(ko.heading, "U-Net 분할 (시드 000)");
+      assert.equal(ko.rows, 30, "10 variants × (fp32, onnx-fp16, onnx-int8)");
+      assert.equal(ko.marked, "unet_small_kd fp32");
+      assert.deepEqual(ko.figures.sort(), [
+        "fig-seg_dice_params.ko",
+        "fig-seg_pareto_0.ko",
+        "fig-seg_pareto_1.ko",
+        "fig-seg_training_curves.ko",
+      ]);
+      assert.equal(ko.images, 4 * 5, "overlay PNGs decoded and drawn");
+      assert.ok(ko.shown > 0);
+      await cdp.eval(`(document.getElementById("lang-switch").click(), 1)`);
+      const en = await section("en");
+      assert.equal(en.heading, "U-Net segmentation (seed 000)");
+      assert.equal(en.figures.length, 4);
+      assert.equal(en.images, 4 * 5);
+      assert.equal((await section("ko")).shown, 0, "the Korean section is hidden after switching");
+      assert.equal(
+        await cdp.eval<string>(`document.title`),
+        "edgeslim report — quick: classification and segmentation",
+      );
+      const shot = await cdp.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: false });
+      await Deno.writeFile(
+        `${out}/screenshot.seg.png`,
+        Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)),
+      );
     } finally {
       await cdp?.close();
       child.kill();

@@ -11,10 +11,13 @@ import { metricLabels } from "./metric.ts";
 import { duration, fixed, integer, MISSING, percent, scalar, shortSha } from "./format.ts";
 import { trainingCurvesSpec } from "./figures.ts";
 import { confusionSpec } from "./result_figures.ts";
-import { keyLabel, type Lang, stageName, t } from "./i18n.ts";
+import { type Lang, stageName, t } from "./i18n.ts";
 import { type RenderedFigure, renderFigure } from "./render.ts";
 import type { ReportEnvironment } from "./environment.ts";
 import type { SampleImage } from "./images.ts";
+import { describeObject, kvTable } from "./describe.ts";
+import { isRecord } from "./variants.ts";
+import { type SegmentationInput, segmentationSection } from "./segmentation.ts";
 import {
   comparisonSection,
   conclusionSection,
@@ -33,7 +36,13 @@ export type Block =
   | { kind: "figure"; figure: RenderedFigure }
   | { kind: "notice"; status: StageStatus; text: string }
   | { kind: "list"; items: string[] }
-  | { kind: "images"; items: { file: string; png: Uint8Array; caption: string }[] };
+  | { kind: "images"; items: { file: string; png: Uint8Array; caption: string }[] }
+  | {
+    kind: "imageGrid";
+    header: string[];
+    rows: { file: string; png: Uint8Array; caption: string }[][];
+    px: number;
+  };
 
 /** The report in one language. */
 export interface ReportDocument {
@@ -52,17 +61,14 @@ export interface BuildOptions {
   predictionsModel?: string;
   /** Where and when the report was built. */
   environment?: ReportEnvironment;
+  /** The segmentation track (seed 000) and its overlay grid, when results.json has one. */
+  segmentation?: SegmentationInput;
+  /** Show the classification track's sections; false when results.json has only the segmentation track. @default true */
+  classification?: boolean;
 }
 
 /** Stages the pipeline declares, in order; each gets a status row and, if not run, a notice. */
 export const PIPELINE_STAGES = ["fetch", "train", "compress", "export", "bench"] as const;
-
-/** Rows of an array shown in a table before the rest is summarised as "… and N more". */
-const MAX_LIST_ROWS = 10;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function statusOf(results: Results, stage: string): StageStatus {
   return results.stages[stage]?.status ?? "missing";
@@ -82,20 +88,35 @@ function notice(lang: Lang, stage: string, status: StageStatus): Block {
 }
 
 /**
- * Build the report for `lang`: the blocks and the rendered figures they show.
- * Every number comes from `results`.
+ * Build the report for `lang`: the blocks and the rendered figures they show. Every number comes
+ * from `results` (the classification track) and `options.segmentation` (the segmentation track);
+ * with both, the title and overview say that the report covers both seeds.
  */
 export async function buildDocument(
   results: Results,
   lang: Lang,
   options: BuildOptions = {},
 ): Promise<ReportDocument> {
-  const title = options.title ?? t(lang, "title.default", { profile: results.profile });
+  const seg = options.segmentation;
+  const withClassification = options.classification ?? true;
+  const scope = !seg ? undefined : withClassification ? "both" : "segOnly";
+  const title = options.title ??
+    t(lang, scope === "both" ? "title.both" : "title.default", { profile: results.profile });
   const blocks: Block[] = [{ kind: "heading", level: 1, text: title }];
   const figures: RenderedFigure[] = [];
 
-  blocks.push(...overviewSection(results, lang));
-  blocks.push(...stagesSection(results, lang));
+  blocks.push(...overviewSection(results, lang, scope));
+  blocks.push(...stagesSection(results, lang, withClassification));
+  if (withClassification) blocks.push(...await classificationSections(results, lang, options));
+  if (seg) blocks.push(...await segmentationSection(seg, lang));
+  blocks.push(...footerSection(withClassification || !seg ? results : seg.track, lang, options.environment));
+  for (const b of blocks) if (b.kind === "figure") figures.push(b.figure);
+  return { lang, title, blocks, figures };
+}
+
+/** The classification track (seed 003): data, models, techniques, export, devices, conclusion. */
+async function classificationSections(results: Results, lang: Lang, options: BuildOptions): Promise<Block[]> {
+  const blocks: Block[] = [];
   blocks.push(...datasetSection(results, lang));
   blocks.push(...samplesSection(lang, options));
 
@@ -141,16 +162,15 @@ export async function buildDocument(
   blocks.push({ kind: "heading", level: 2, text: t(lang, "bench.heading"), id: "bench" });
   const device = await devicesSection(results, lang);
   blocks.push(...(device.length > 0 ? device : [notice(lang, "bench", statusOf(results, "bench"))]));
-  blocks.push(...conclusionSection(results, lang));
-  blocks.push(...footerSection(results, lang, options.environment));
-  for (const b of blocks) if (b.kind === "figure") figures.push(b.figure);
-  return { lang, title, blocks, figures };
+  blocks.push(...conclusionSection(results, lang, { segmentation: options.segmentation !== undefined }));
+  return blocks;
 }
 
-function overviewSection(results: Results, lang: Lang): Block[] {
+function overviewSection(results: Results, lang: Lang, scope?: "both" | "segOnly"): Block[] {
+  const intro = t(lang, "overview.intro", { profile: results.profile });
   return [
     { kind: "heading", level: 2, text: t(lang, "overview.heading"), id: "overview" },
-    { kind: "paragraph", text: t(lang, "overview.intro", { profile: results.profile }) },
+    { kind: "paragraph", text: scope ? `${intro} ${t(lang, `overview.${scope}`)}` : intro },
     kvTable(lang, [
       [t(lang, "overview.profile"), results.profile],
       [t(lang, "overview.seed"), results.seed === undefined ? MISSING : String(results.seed)],
@@ -161,8 +181,10 @@ function overviewSection(results: Results, lang: Lang): Block[] {
   ];
 }
 
-function stagesSection(results: Results, lang: Lang): Block[] {
-  const names = [...PIPELINE_STAGES, ...Object.keys(results.stages).filter((s) => s !== "report")];
+/** Every stage results.json records (and, for the classification track, every one the pipeline declares). */
+function stagesSection(results: Results, lang: Lang, withClassification: boolean): Block[] {
+  const declared = withClassification ? PIPELINE_STAGES : [];
+  const names = [...declared, ...Object.keys(results.stages).filter((s) => s !== "report")];
   const unique = [...new Set<string>(names)];
   return [
     { kind: "heading", level: 2, text: t(lang, "stages.heading"), id: "stages" },
@@ -363,7 +385,12 @@ function laterStageSection(results: Results, stage: "export", lang: Lang): Block
   return blocks;
 }
 
-function footerSection(results: Results, lang: Lang, env?: ReportEnvironment): Block[] {
+/** What the footer reads: the file's header and the stages' extras (bench machine, devices) of one track. */
+type FooterSource = Pick<Results, "profile" | "generated_at" | "pipeline_file" | "pipeline_sha256"> & {
+  extra?: Record<string, Record<string, unknown> | undefined>;
+};
+
+function footerSection(results: FooterSource, lang: Lang, env?: ReportEnvironment): Block[] {
   const rows: [string, string][] = [
     [t(lang, "overview.profile"), results.profile],
     [t(lang, "overview.generatedAt"), results.generated_at ?? MISSING],
@@ -395,105 +422,4 @@ function footerSection(results: Results, lang: Lang, env?: ReportEnvironment): B
     kvTable(lang, rows),
     { kind: "paragraph", text: t(lang, "footer.generatedBy") },
   ];
-}
-
-function kvTable(lang: Lang, rows: [string, string][]): Block {
-  return { kind: "table", header: [t(lang, "kv.key"), t(lang, "kv.value")], align: ["left", "left"], rows };
-}
-
-/** `{ a: { x: 1, y: 2 }, b: { x: 3 } }`: an object of objects whose leaves are all numbers. */
-function isNumberMatrix(value: unknown): value is Record<string, Record<string, number>> {
-  if (!isRecord(value)) return false;
-  const inner = Object.values(value);
-  return inner.length > 0 && inner.every((row) =>
-    isRecord(row) && Object.keys(row).length > 0 &&
-    Object.values(row).every((v) => typeof v === "number")
-  );
-}
-
-function matrixTable(key: string, matrix: Record<string, Record<string, number>>, lang: Lang): Block {
-  const columns = [...new Set(Object.values(matrix).flatMap((row) => Object.keys(row)))];
-  const splitLike = Object.keys(matrix).some((k) => /^(train|val|valid|validation|test)$/i.test(k));
-  return {
-    kind: "table",
-    header: [
-      splitLike ? t(lang, "dataset.split") : keyLabel(lang, key),
-      ...columns,
-      t(lang, "dataset.total"),
-    ],
-    align: ["left", ...columns.map(() => "right" as const), "right"],
-    rows: Object.entries(matrix).map(([name, row]) => [
-      name,
-      ...columns.map((c) => scalar(row[c])),
-      scalar(Object.values(row).reduce((a, b) => a + b, 0)),
-    ]),
-  };
-}
-
-/** `{ train: 1948, val: 417, test: 419 }`: a few numbers, shown on one line. */
-function isShortNumberRecord(value: Record<string, unknown>): boolean {
-  const values = Object.values(value);
-  return values.length > 0 && values.length <= 6 && values.every((v) => typeof v === "number");
-}
-
-/** A table of objects, with the union of their keys as columns, up to MAX_LIST_ROWS rows. */
-function objectsTable(items: Record<string, unknown>[], lang: Lang): Block {
-  const columns = [...new Set(items.flatMap((o) => Object.keys(o)))];
-  const shown = items.slice(0, MAX_LIST_ROWS);
-  const rows = shown.map((o) => columns.map((c) => scalar(o[c])));
-  if (items.length > shown.length) {
-    rows.push([
-      t(lang, "dataset.more", { n: items.length - shown.length }),
-      ...columns.slice(1).map(() => ""),
-    ]);
-  }
-  return {
-    kind: "table",
-    header: columns.map((c) => keyLabel(lang, c)),
-    align: columns.map((c) =>
-      shown.every((o) => o[c] === undefined || typeof o[c] === "number") ? "right" : "left"
-    ),
-    rows,
-  };
-}
-
-/**
- * Show an object of unknown shape: scalars (flattened as `a.b`) in a key/value table,
- * objects of number objects (class counts per split) as matrices, arrays as lists/tables.
- */
-export function describeObject(obj: Record<string, unknown>, lang: Lang): Block[] {
-  const kv: [string, string][] = [];
-  const extra: Block[] = [];
-  const walk = (value: unknown, path: string) => {
-    if (isNumberMatrix(value)) {
-      extra.push({ kind: "heading", level: 3, text: keyLabel(lang, path) }, matrixTable(path, value, lang));
-    } else if (isRecord(value) && isShortNumberRecord(value)) {
-      kv.push([keyLabel(lang, path), Object.entries(value).map(([k, v]) => `${k} ${scalar(v)}`).join(" · ")]);
-    } else if (isRecord(value)) {
-      const entries = Object.entries(value);
-      if (entries.length === 0) kv.push([keyLabel(lang, path), t(lang, "value.none")]);
-      for (const [k, v] of entries) walk(v, path ? `${path}.${k}` : k);
-    } else if (Array.isArray(value)) {
-      if (value.length > 0 && value.every(isRecord)) {
-        extra.push({ kind: "heading", level: 3, text: `${keyLabel(lang, path)} (${integer(value.length)})` });
-        extra.push(objectsTable(value, lang));
-      } else if (value.length <= 5) {
-        kv.push([
-          keyLabel(lang, path),
-          value.length === 0 ? t(lang, "value.none") : value.map(scalar).join(", "),
-        ]);
-      } else {
-        extra.push({ kind: "heading", level: 3, text: `${keyLabel(lang, path)} (${integer(value.length)})` });
-        const items = value.slice(0, MAX_LIST_ROWS).map(scalar);
-        if (value.length > MAX_LIST_ROWS) {
-          items.push(t(lang, "dataset.more", { n: value.length - MAX_LIST_ROWS }));
-        }
-        extra.push({ kind: "list", items });
-      }
-    } else {
-      kv.push([keyLabel(lang, path), scalar(value)]);
-    }
-  };
-  walk(obj, "");
-  return kv.length > 0 ? [kvTable(lang, kv), ...extra] : extra;
 }

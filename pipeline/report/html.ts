@@ -140,6 +140,15 @@ function blockHtml(b: Block, lang: Lang): string {
           `<figcaption>${escapeHtml(i.caption)}</figcaption></figure>`
         ).join("")
       }</div>`;
+    case "imageGrid": {
+      // Styled inline, so the page's stylesheet (and a classification-only page) stays as it was.
+      const img = (i: { png: Uint8Array; caption: string }) =>
+        `<img src="${pngDataUri(i.png)}" alt="${escapeHtml(i.caption)}" width="${b.px}" height="${b.px}" ` +
+        `style="display:block;image-rendering:pixelated">`;
+      const head = b.header.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+      const body = b.rows.map((r) => `<tr>${r.map((i) => `<td>${img(i)}</td>`).join("")}</tr>`).join("\n");
+      return `<div class="table-wrap"><table class="image-grid">\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
+    }
   }
 }
 

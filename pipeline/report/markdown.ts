@@ -33,6 +33,8 @@ function block(b: Block): string {
       return Array.from({ length: Math.ceil(b.items.length / 6) }, (_, k) => b.items.slice(6 * k, 6 * k + 6))
         .map((row) => table(row.map((i) => `![${i.caption}](${i.file})`), [row.map((i) => i.caption)]))
         .join("\n\n");
+    case "imageGrid":
+      return table(b.header, b.rows.map((row) => row.map((i) => `![${i.caption}](${i.file})`)));
   }
 }
 

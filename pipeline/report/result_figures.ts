@@ -57,6 +57,14 @@ export interface ParetoPoint {
   front: boolean;
 }
 
+/** Options of {@linkcode paretoSpec}. */
+export interface ParetoOptions {
+  /** File stem before the language. @default `pareto_<index>` */
+  name?: string;
+  /** d3 format of the score axis. @default ".1%" */
+  scoreFormat?: string;
+}
+
 /** The primary metric against measured latency on one device, the Pareto front joined and labelled. */
 export function paretoSpec(
   points: ParetoPoint[],
@@ -64,6 +72,7 @@ export function paretoSpec(
   index: number,
   metric: MetricLabels,
   lang: Lang,
+  options: ParetoOptions = {},
 ): FigureSpec | null {
   if (points.length === 0) return null;
   const x = {
@@ -77,7 +86,7 @@ export function paretoSpec(
     type: "quantitative" as const,
     title: metric.axis,
     scale: { zero: false },
-    axis: { format: ".1%" },
+    axis: { format: options.scoreFormat ?? ".1%" },
   };
   const front = { filter: "datum.front" };
   const spec: TopLevelSpec = {
@@ -109,7 +118,7 @@ export function paretoSpec(
     config: BASE_CONFIG,
   };
   return {
-    name: `pareto_${index}.${lang}`,
+    name: `${options.name ?? `pareto_${index}`}.${lang}`,
     caption: t(lang, "fig.pareto.caption", { device, metric: metric.word }),
     spec,
   };

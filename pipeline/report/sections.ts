@@ -427,8 +427,14 @@ export async function devicesSection(results: Results, lang: Lang): Promise<Bloc
   return blocks;
 }
 
+/** Options of {@linkcode conclusionSection}. */
+export interface ConclusionOptions {
+  /** The report also has the segmentation track: "add the U-Net" is no longer future work. @default false */
+  segmentation?: boolean;
+}
+
 /** Conclusion sentences, each computed from the rows; future work as a list. */
-export function conclusionSection(results: Results, lang: Lang): Block[] {
+export function conclusionSection(results: Results, lang: Lang, options: ConclusionOptions = {}): Block[] {
   const blocks: Block[] = [{
     kind: "heading",
     level: 2,
@@ -509,7 +515,7 @@ export function conclusionSection(results: Results, lang: Lang): Block[] {
         ...(devices.every((d) => d === "local") ? [t(lang, "future.devices")] : []),
         t(lang, "future.camera"),
         t(lang, "future.int8"),
-        t(lang, "future.unet"),
+        ...(options.segmentation ? [] : [t(lang, "future.unet")]),
       ],
     },
   );

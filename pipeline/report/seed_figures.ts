@@ -59,3 +59,64 @@ export function seedFigure(experiment: SeedExperiment, variant: string): SeedFig
   const table = SEED_FIGURES[experiment];
   return table[variant] ?? table[variant.replace(/_kd$/, "")];
 }
+
+/**
+ * The U-Net seed's own figures, as printed in /work/shared/seeds/000_966bb4b40d9fcecf.txt
+ * (section 2 "Kaggle 결과": Kaggle notebook, 128×128×3 input; section 3: Raspberry Pi 4, TensorFlow
+ * Lite, 50 test images). Its parameter column reads "204.7647M" and "38.0764M": the digits are
+ * 2,047,647 and 380,764 (design.md), printed with a misplaced unit. Facts of that document, never ours.
+ */
+export interface SegSeedFigure {
+  /** The seed's name of the model. */
+  model: string;
+  params: number;
+  /** Size in MB as the seed prints it (float32 weights: 380,764 × 4 B = 1.45 MiB). */
+  size_mb: number;
+  dice: number;
+  /** Training time per step in one epoch, ms. */
+  step_ms: number;
+  /** Raspberry Pi 4 (TensorFlow Lite, 50 test images): Dice and combined loss BCE + (1 − Dice). */
+  device_dice: number;
+  device_loss: number;
+  /** The runtime the seed names for its Raspberry Pi row. */
+  device_runtime: string;
+}
+
+/** Label of the U-Net seed's columns, per language. */
+export const SEG_SEED_LABEL = { ko: "시드 000", en: "seed 000" } as const;
+
+/** The seed's device, as it names it. */
+export const SEG_SEED_DEVICE = "Raspberry Pi 4";
+
+/** Frames per second the seed reports for its depthwise U-Net on the Raspberry Pi 4 ("약 8.5 프레임"). */
+export const SEG_SEED_FPS = 8.5;
+
+/** Test images of the seed's Raspberry Pi measurement. */
+export const SEG_SEED_DEVICE_IMAGES = 50;
+
+/** The seed's two U-Nets, keyed by our variant of the same architecture. */
+export const SEG_SEED_FIGURES: Record<"unet_standard" | "unet_depthwise", SegSeedFigure> = {
+  unet_standard: {
+    model: "Standard U-Net",
+    params: 2_047_647,
+    size_mb: 7.81,
+    dice: 0.4719,
+    step_ms: 19,
+    device_dice: 0.4130,
+    device_loss: 0.5671,
+    device_runtime: "TensorFlow",
+  },
+  unet_depthwise: {
+    model: "Depthwise Convolution U-Net",
+    params: 380_764,
+    size_mb: 1.45,
+    dice: 0.4963,
+    step_ms: 26,
+    device_dice: 0.4129,
+    device_loss: 0.5645,
+    device_runtime: "TFLite",
+  },
+};
+
+/** The model the seed found best per parameter ("파라미터 대비 가장 성능이 좋은 Depthwise Convolution"). */
+export const SEG_SEED_BEST_PER_PARAMETER = "unet_depthwise";

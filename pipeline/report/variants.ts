@@ -14,6 +14,11 @@ export function num(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
+/** A plain object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Rows with a measured latency. */
 export function measuredRows(results: Results): ResultRow[] {
   return (results.rows ?? []).filter((r) => num(r.latency_ms_mean) !== undefined);
