@@ -74,14 +74,18 @@ export async function writeResults(options: WriteResultsOptions): Promise<Result
     const role = stage.role ?? stage.name;
     const names = track.stage_names ??= {};
     if (names[role] !== undefined) {
-      throw new Error(`Stages "${names[role]}" and "${stage.name}" both write the ${role} part of the ${name} track`);
+      throw new Error(
+        `Stages "${names[role]}" and "${stage.name}" both write the ${role} part of the ${name} track`,
+      );
     }
     names[role] = stage.name;
     if (Array.isArray(rows)) track.rows.push(...rows as Record<string, unknown>[]);
     if (models && typeof models === "object") Object.assign(track.models, models);
     if (Object.keys(rest).length > 0) track.extra[role] = rest;
   }
-  const allRows = Object.values(results.tracks).flatMap((t) => t.rows.map((row) => ({ task: t.task, ...row })));
+  const allRows = Object.values(results.tracks).flatMap((t) =>
+    t.rows.map((row) => ({ task: t.task, ...row }))
+  );
   await writeFileAtomic(`${options.artifactsDir}/results.json`, JSON.stringify(results, null, 2) + "\n");
   await writeFileAtomic(`${options.artifactsDir}/results.csv`, rowsToCsv(allRows));
   return results;

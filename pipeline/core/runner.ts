@@ -221,7 +221,9 @@ async function visitStage(state: RunState, name: string): Promise<StageRecord> {
   }
   // An upstream stage is also found by its role (`depDirs.fetch` for a stage "seg_fetch" running
   // fetch.ts), so one stage module serves both tracks; a role two upstream stages share is left out.
-  for (const [role, names] of byRole) if (names.length === 1 && !(role in depDirs)) depDirs[role] = depDirs[names[0]];
+  for (const [role, names] of byRole) {
+    if (names.length === 1 && !(role in depDirs)) depDirs[role] = depDirs[names[0]];
+  }
   const resumeDir = await prepareResume(
     stage.out,
     key,
@@ -366,7 +368,10 @@ async function saveResults(state: RunState): Promise<void> {
     pipelineFile: relative(config.root, config.file),
     pipelineSha256: config.sha256,
     seed: config.seed,
-    stages: config.order.map((name) => ({ ...recordOf(state, name), role: roleOf(config.stages[name].module) })),
+    stages: config.order.map((name) => ({
+      ...recordOf(state, name),
+      role: roleOf(config.stages[name].module),
+    })),
   });
 }
 

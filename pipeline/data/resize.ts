@@ -25,7 +25,10 @@ export function resizeBilinear<T extends Uint8Array | Float32Array>(
   to: number,
   channels: number,
 ): T {
-  const out = (src instanceof Uint8Array ? new Uint8Array(n * to * to * channels) : new Float32Array(n * to * to * channels)) as T;
+  const out =
+    (src instanceof Uint8Array
+      ? new Uint8Array(n * to * to * channels)
+      : new Float32Array(n * to * to * channels)) as T;
   const round = src instanceof Uint8Array;
   const taps = axisTaps(from, to);
   for (let b = 0; b < n; b++) {
@@ -59,10 +62,15 @@ export function resizeBilinear<T extends Uint8Array | Float32Array>(
  */
 export function resizeNearest(masks: Uint8Array, n: number, from: number, to: number): Uint8Array {
   const out = new Uint8Array(n * to * to);
-  const pick = Int32Array.from({ length: to }, (_, i) => Math.min(from - 1, Math.floor((i + 0.5) * from / to)));
+  const pick = Int32Array.from(
+    { length: to },
+    (_, i) => Math.min(from - 1, Math.floor((i + 0.5) * from / to)),
+  );
   for (let b = 0; b < n; b++) {
     for (let y = 0; y < to; y++) {
-      for (let x = 0; x < to; x++) out[b * to * to + y * to + x] = masks[b * from * from + pick[y] * from + pick[x]];
+      for (let x = 0; x < to; x++) {
+        out[b * to * to + y * to + x] = masks[b * from * from + pick[y] * from + pick[x]];
+      }
     }
   }
   return out;
