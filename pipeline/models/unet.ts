@@ -58,26 +58,16 @@ export function buildUNet(
 ): tf.LayersModel {
   let layerSeed = seed;
   const init = () => tf.initializers.heNormal({ seed: layerSeed++ });
-  const conv = (x: tf.SymbolicTensor, filters: number, name: string) =>
-    (spec.conv === "separable"
-      ? tf.layers.separableConv2d({
-        name,
-        filters,
-        kernelSize: 3,
-        padding: "same",
-        activation: "relu",
-        depthwiseInitializer: init(),
-        pointwiseInitializer: init(),
-      })
-      : tf.layers.conv2d({
-        name,
-        filters,
-        kernelSize: 3,
-        padding: "same",
-        activation: "relu",
-        kernelInitializer: init(),
-      }))
-      .apply(x) as tf.SymbolicTensor;
+  const separable: { name: string; seeds: [number, number] }[] = [];
+  const conv = (x: tf.SymbolicTensor, filters: number, name: string) => {
+    const common = { name, filters, kernelSize: 3, padding: "same" as const, activation: "relu" as const };
+    if (spec.conv === "standard") {
+      return tf.layers.conv2d({ ...common, kernelInitializer: init() }).apply(x) as tf.SymbolicTensor;
+    }
+    // Initialised once built: tfjs gives the pointwise kernel the depthwise initializer.
+    separable.push({ name, seeds: [layerSeed++, layerSeed++] });
+    return tf.layers.separableConv2d(common).apply(x) as tf.SymbolicTensor;
+  };
   const input = tf.input({ shape: inputShape, name: "image" });
   const skips: tf.SymbolicTensor[] = [];
   let x = input;
@@ -116,5 +106,28 @@ export function buildUNet(
     activation: "sigmoid",
     kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed++ }),
   }).apply(x) as tf.SymbolicTensor;
-  return tf.model({ name: "unet", inputs: input, outputs: output });
+  const model = tf.model({ name: "unet", inputs: input, outputs: output });
+  for (const { name, seeds } of separable) initSeparable(model.getLayer(name), seeds);
+  return model;
+}
+
+/**
+ * He initialisation of a separable conv on each kernel's true fan-in: the depthwise kernel's is 9
+ * (variance 1/9: no ReLU between it and the pointwise), the pointwise's the input channels (He).
+ * tfjs' default would count the depthwise fan-in as 9·C and shrink the signal by √C per layer.
+ */
+function initSeparable(layer: tf.layers.Layer, [depthwiseSeed, pointwiseSeed]: [number, number]) {
+  const [depthwise, pointwise, bias] = layer.weights;
+  const values = [
+    tf.initializers.varianceScaling({
+      scale: depthwise.shape[2]!,
+      distribution: "normal",
+      seed: depthwiseSeed,
+    })
+      .apply(depthwise.shape),
+    tf.initializers.heNormal({ seed: pointwiseSeed }).apply(pointwise.shape),
+    tf.zeros(bias.shape as number[]),
+  ];
+  layer.setWeights(values);
+  tf.dispose(values);
 }

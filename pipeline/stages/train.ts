@@ -3,6 +3,7 @@
  * the lightweight-techniques table — with Adam, seeded, early stopping on validation loss; saves the
  * best checkpoint (tfjs format) per model, the per-epoch history and the test metrics.
  */
+import type { ParamSearch } from "../models/unet_param_search.ts";
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { z } from "zod";
@@ -40,6 +41,8 @@ export interface SegTrainPart {
   rows: SegRow[];
   /** The first test images' predicted masks, by model (a .bin file each, in the out folder). */
   predictions: Record<string, MaskPredictions>;
+  /** The search for a U-Net topology with the seed's 2,047,647 parameters (what the report says of it). */
+  param_search: ParamSearch;
 }
 
 /** Either part, told apart by `task`. */

@@ -10,6 +10,8 @@ import type { StageContext, StageResult } from "../core/types.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { buildModel, inputSideOf, type ModelEntry } from "../models/mod.ts";
 import type { SegTrainPart, TrainParams } from "../stages/train.ts";
+import { searchUNetParams } from "../models/unet_param_search.ts";
+import { SEG_SEED_FIGURES } from "../report/seed_figures.ts";
 import { fitSegmenter } from "./fit_segmentation.ts";
 import { loopOptions } from "./loop.ts";
 import { keepSegVariant } from "./seg_variant.ts";
@@ -21,7 +23,13 @@ export async function trainSegmentation(
   entries: ModelEntry[],
 ): Promise<StageResult> {
   const p = ctx.params;
-  const part: SegTrainPart = { task: "segmentation", models: {}, rows: [], predictions: {} };
+  const part: SegTrainPart = {
+    task: "segmentation",
+    models: {},
+    rows: [],
+    predictions: {},
+    param_search: searchUNetParams(SEG_SEED_FIGURES.unet_standard.params),
+  };
   entries.forEach((entry) => inputSideOf(entry, data.size)); // refuse a side that does not fit before any training
   for (const entry of entries) {
     const { name } = entry;
