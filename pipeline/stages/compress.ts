@@ -67,6 +67,8 @@ export const paramsSchema = z.strictObject({
   learning_rate: z.number().positive().default(0.001),
   /** Learning-rate schedule of every run here: cosine decay to zero, or constant. */
   lr_schedule: z.enum(["cosine", "constant"]).default("cosine"),
+  /** Epochs of linear learning-rate warm-up from zero (nets without batch norm); 0 = none. */
+  lr_warmup_epochs: z.int().min(0).default(0),
   /** Epochs without a better validation loss before stopping (students and fine-tuning). */
   patience: z.int().positive().default(5),
   /** Fractions of channels to remove, as in the seed. */

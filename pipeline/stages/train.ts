@@ -56,6 +56,8 @@ export const paramsSchema = z.object({
   learning_rate: z.number().positive().default(0.001),
   /** Learning-rate schedule: cosine decay to zero over `epochs` (steadier last epochs), or constant. */
   lr_schedule: z.enum(["cosine", "constant"]).default("cosine"),
+  /** Epochs of linear learning-rate warm-up from zero (nets without batch norm); 0 = none. */
+  lr_warmup_epochs: z.int().min(0).default(0),
   /** Epochs without a better validation loss before stopping. */
   patience: z.number().int().positive().default(5),
   /** Data-parallel workers; "auto" uses one per core (at most 2). */

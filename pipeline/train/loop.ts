@@ -39,6 +39,11 @@ export interface LoopOptions {
    * validation (the trainer's running averages lag behind the weights); 0 = off. @default 0
    */
   bnRecalibrationImages?: number;
+  /**
+   * Epochs over which the learning rate rises linearly from zero at the start (then the schedule):
+   * keeps a net without batch norm from blowing up in its first steps. @default 0
+   */
+  warmupEpochs?: number;
 }
 
 /** The training params the train and compress stages share (names as in the pipeline file). */
@@ -46,6 +51,7 @@ export interface TrainingParams {
   batch: number;
   learning_rate: number;
   lr_schedule: "cosine" | "constant";
+  lr_warmup_epochs?: number;
   patience: number;
   workers: "auto" | number;
 }
@@ -57,6 +63,7 @@ export function loopOptions(p: TrainingParams, epochs: number): LoopOptions {
     batch: p.batch,
     learningRate: p.learning_rate,
     schedule: p.lr_schedule,
+    warmupEpochs: p.lr_warmup_epochs,
     patience: p.patience,
     workers: p.workers === "auto" ? undefined : p.workers,
   };
@@ -119,10 +126,12 @@ export async function trainLoop<
   const random = seededRandom(ctx.seed ^ hashString(opts.orderKey ?? name));
   const stepsPerEpoch = batchesPerEpoch(task.trainCount, opts.batch);
   const totalSteps = opts.epochs * stepsPerEpoch;
+  const warmupSteps = (opts.warmupEpochs ?? 0) * stepsPerEpoch;
   const learningRateAt = (step: number) =>
-    (opts.schedule ?? "cosine") === "cosine"
+    Math.min(1, (step + 1) / (warmupSteps + 1)) *
+    ((opts.schedule ?? "cosine") === "cosine"
       ? opts.learningRate * 0.5 * (1 + Math.cos(Math.PI * step / totalSteps))
-      : opts.learningRate;
+      : opts.learningRate);
   const recalibration = opts.bnRecalibrationImages
     ? task.batch(Array.from({ length: Math.min(opts.bnRecalibrationImages, task.trainCount) }, (_, i) => i)).x
     : undefined;
