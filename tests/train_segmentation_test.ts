@@ -231,3 +231,29 @@ Deno.test("train: a classifier on a segmentation set, or a U-Net on a classifica
     assert(!trainStage.paramsSchema.safeParse({ models: ["unet_huge"] }).success);
   });
 });
+
+Deno.test("fit: a learning-rate warm-up takes smaller first steps; warmupEpochs 0 is no warm-up", async () => {
+  await withTemp(async (base) => {
+    const data = await loadDataset(await squaresDataset(base));
+    const ctx = context("fit", {}, base);
+    const start = buildModel(MODELS.unet_small, 32, 1, 7).getWeights().map((w) => w.dataSync().slice());
+    const moved = async (warmupEpochs?: number) => {
+      const model = buildModel(MODELS.unet_small, 32, 1, 7);
+      const fit = await fitSegmenter(ctx, "small", model, data, {
+        epochs: 1,
+        batch: 4,
+        learningRate: 0.005,
+        patience: 5,
+        workers: 1,
+        warmupEpochs,
+      });
+      let sq = 0;
+      model.getWeights().forEach((w, i) => w.dataSync().forEach((v, j) => sq += (v - start[i][j]) ** 2));
+      return { distance: Math.sqrt(sq), loss: fit.history[0].train_loss };
+    };
+    const plain = await moved(), zero = await moved(0), warm = await moved(1);
+    assertEquals(zero, plain);
+    // 3 steps at lr/4, lr/2, 3·lr/4 instead of lr: Adam's steps are about lr long.
+    assert(warm.distance < 0.8 * plain.distance, `${warm.distance} vs ${plain.distance}`);
+  });
+});
