@@ -94,6 +94,8 @@ Deno.test("train on squares: loss falls, Dice rises; rows, records and masks; lo
       );
       assertEquals(h.length, 5);
       assert(h[4].train_loss < h[0].train_loss, `${name}: training loss did not fall`);
+      // The seed's "ms/step": each step timed, well under an epoch's time.
+      assert(m.step_ms! > 0 && m.step_ms! < 1000 * h[0].seconds, `${name}: step_ms ${m.step_ms}`);
       assert(Math.max(...h.map((e) => e.val_dice)) > h[0].val_dice + 0.05, `${name}: Dice did not rise`);
       const bestVal = Math.min(...h.map((e) => e.val_loss));
       assertEquals(h[m.best_epoch - 1].val_loss, bestVal);

@@ -236,6 +236,7 @@ async function tune(
     seconds: 0,
     test: scoreMasks(testProbs, data.splits.test, data.size),
     testProbs,
+    stepMs: NaN, // no step was taken
   };
 }
 

@@ -39,6 +39,8 @@ export interface SegModelRecord {
   best_epoch: number;
   stopped_early: boolean;
   train_seconds: number;
+  /** Median wall-clock ms of one training step at the stage's batch (the seed's "ms/step"); absent when not timed. */
+  step_ms?: number;
   test: SegMetrics;
   /** Path of the saved tfjs model, relative to the stage's out folder. */
   checkpoint: string;

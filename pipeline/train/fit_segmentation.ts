@@ -34,6 +34,8 @@ export interface SegFitResult {
   test: SegMetrics;
   /** Test probabilities at the data set's size (test count × size × size), in split order. */
   testProbs: Float32Array;
+  /** Median wall-clock ms of one training step. */
+  stepMs: number;
 }
 
 /** Images predicted per call, so a whole split is never one float batch. */
@@ -100,6 +102,7 @@ export async function fitSegmenter(
     seconds: fit.seconds,
     test: scoreMasks(fit.testOutputs, data.splits.test, data.size, smooth),
     testProbs: fit.testOutputs,
+    stepMs: fit.stepMs,
   };
 }
 

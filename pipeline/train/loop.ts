@@ -100,6 +100,8 @@ export interface LoopResult<E> {
   seconds: number;
   /** Outputs of the best epoch's weights on the test split. */
   testOutputs: Float32Array;
+  /** Median wall-clock ms of one training step (this run's steps; a resumed run's earlier ones are not timed). */
+  stepMs: number;
 }
 
 /** Train `model` in place from its current weights; on return it holds the best epoch's weights. */
@@ -140,6 +142,7 @@ export async function trainLoop<
   let best = { loss: Infinity, epoch: 0, trainable: initial.trainable, state: initial.state };
   let stoppedEarly = false, firstEpoch = 1, earlierSeconds = 0;
   let testOutputs: Float32Array = new Float32Array(0);
+  const stepTimes: number[] = [];
   const resumed = opts.checkpointDir ? await loadCheckpoint(opts.checkpointDir) : undefined;
   if (resumed) {
     trainer.restore(resumed.trainer);
@@ -163,6 +166,7 @@ export async function trainLoop<
         random,
         `${name} epoch ${epoch}/${opts.epochs}`,
         (b) => learningRateAt((epoch - 1) * stepsPerEpoch + b),
+        stepTimes,
       );
       if (recalibration) await trainer.recalibrate(recalibration);
       const val = await task.predict(trainer, "val");
@@ -201,7 +205,13 @@ export async function trainLoop<
     stoppedEarly,
     seconds: earlierSeconds + (performance.now() - started) / 1000,
     testOutputs,
+    stepMs: median(stepTimes),
   };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function trainEpoch<T extends Int32Array | Float32Array, E extends { val_loss: number }>(
@@ -212,6 +222,7 @@ async function trainEpoch<T extends Int32Array | Float32Array, E extends { val_l
   random: () => number,
   label: string,
   learningRate: (batchIndex: number) => number,
+  stepTimes: number[],
 ): Promise<{ loss: number; figure: number }> {
   const order = epochOrder(task.trainCount, random);
   const batches = batchesPerEpoch(order.length, batch);
@@ -227,7 +238,9 @@ async function trainEpoch<T extends Int32Array | Float32Array, E extends { val_l
       soft = new Float32Array(indices.length * per);
       indices.forEach((i, j) => soft!.set(task.teacher!.subarray(i * per, (i + 1) * per), j * per));
     }
+    const stepStart = performance.now();
     const step = await trainer.trainStep(x, y, { teacher: soft, learningRate: learningRate(b) });
+    stepTimes.push(performance.now() - stepStart);
     lossSum += step.loss * indices.length;
     figureSum += task.figure.sum(step.out, y, indices.length);
     seen += indices.length;

@@ -65,6 +65,7 @@ export async function keepSegVariant(
     best_epoch: fit.bestEpoch,
     stopped_early: fit.stoppedEarly,
     train_seconds: fit.seconds,
+    ...(Number.isFinite(fit.stepMs) ? { step_ms: Number(fit.stepMs.toFixed(1)) } : {}),
     test: fit.test,
     checkpoint,
   };
