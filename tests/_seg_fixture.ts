@@ -7,11 +7,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import type { DatasetInfo } from "../pipeline/data/dataset.ts";
 import { generateMaskedFace } from "../pipeline/data/synthetic.ts";
 import { saveModel } from "../pipeline/models/io.ts";
 import { buildUNet, type UNetSpec } from "../pipeline/models/unet.ts";
 import type { SegModelRecord } from "../pipeline/tasks/segmentation_records.ts";
+import { writeSegDataset } from "./_seg_squares.ts";
 
 /** The data set's side, and the split sizes. */
 export const SIZE = 32;
@@ -27,8 +27,7 @@ export const SEG_MODELS: Record<string, { spec: UNetSpec; input: number }> = {
 
 /** Write a segmentation data set into a new folder under `base` (faces, half of them masked). */
 export async function segDataset(base: string): Promise<string> {
-  const dir = await Deno.makeTempDir({ dir: base, prefix: "seg-fetch-" });
-  const splits = {} as DatasetInfo["splits"];
+  const splits: Record<string, { images: Uint8Array; masks: Uint8Array }> = {};
   let seed = 100;
   for (const [name, count] of Object.entries(COUNTS)) {
     const images = new Uint8Array(count * SIZE * SIZE * 3), masks = new Uint8Array(count * SIZE * SIZE);
@@ -37,27 +36,10 @@ export async function segDataset(base: string): Promise<string> {
       images.set(rgb, i * rgb.length);
       masks.set(mask, i * mask.length);
     }
-    await Deno.writeFile(join(dir, `${name}.u8`), images);
-    await Deno.writeFile(join(dir, `${name}.masks.u8`), masks);
-    splits[name as keyof typeof COUNTS] = {
-      file: `${name}.u8`,
-      count,
-      labels: [],
-      masks: `${name}.masks.u8`,
-    };
+    splits[name] = { images, masks };
   }
-  const info: DatasetInfo = {
-    task: "segmentation",
-    classes: ["background", "mask"],
-    size: SIZE,
-    source: "synthetic",
-    fit: "fill",
-    seed: 7,
-    counts: { train: {}, val: {}, test: {} },
-    splits,
-  };
-  await Deno.writeTextFile(join(dir, "dataset.json"), JSON.stringify(info));
-  return dir;
+  const meta = { classes: ["background", "mask"], size: SIZE, source: "synthetic", seed: 7 };
+  return await writeSegDataset(base, "seg-fetch-", meta, splits);
 }
 
 /**

@@ -12,9 +12,8 @@ export const SQUARE_COUNTS = { train: 12, val: 6, test: 6 } as const;
 
 /** Write the data set (side `size`) into a new folder under `base`; returns the folder. */
 export async function squaresDataset(base: string, size = 32, seed = 3): Promise<string> {
-  const dir = await Deno.makeTempDir({ dir: base, prefix: "squares-" });
   const random = seededRandom(seed);
-  const splits = {} as DatasetInfo["splits"];
+  const splits: Record<string, { images: Uint8Array; masks: Uint8Array }> = {};
   for (const [name, count] of Object.entries(SQUARE_COUNTS)) {
     const images = new Uint8Array(count * size * size * 3), masks = new Uint8Array(count * size * size);
     for (let b = 0; b < count; b++) {
@@ -29,9 +28,33 @@ export async function squaresDataset(base: string, size = 32, seed = 3): Promise
         }
       }
     }
+    splits[name] = { images, masks };
+  }
+  return await writeSegDataset(base, "squares-", {
+    classes: ["background", "square"],
+    size,
+    source: "test-squares",
+    seed,
+  }, splits);
+}
+
+/**
+ * Write a segmentation data set as the fetch stage does (dataset.json + `<split>.u8` images and
+ * `<split>.masks.u8` masks) into a new folder under `base`; returns the folder.
+ */
+export async function writeSegDataset(
+  base: string,
+  prefix: string,
+  meta: Pick<DatasetInfo, "classes" | "size" | "source" | "seed">,
+  data: Record<string, { images: Uint8Array; masks: Uint8Array }>,
+): Promise<string> {
+  const dir = await Deno.makeTempDir({ dir: base, prefix });
+  const splits = {} as DatasetInfo["splits"];
+  for (const [name, { images, masks }] of Object.entries(data)) {
     await Deno.writeFile(join(dir, `${name}.u8`), images);
     await Deno.writeFile(join(dir, `${name}.masks.u8`), masks);
-    splits[name as keyof typeof SQUARE_COUNTS] = {
+    const count = masks.length / (meta.size * meta.size);
+    splits[name as keyof DatasetInfo["splits"]] = {
       file: `${name}.u8`,
       count,
       labels: [],
@@ -40,11 +63,8 @@ export async function squaresDataset(base: string, size = 32, seed = 3): Promise
   }
   const info: DatasetInfo = {
     task: "segmentation",
-    classes: ["background", "square"],
-    size,
-    source: "test-squares",
+    ...meta,
     fit: "fill",
-    seed,
     counts: { train: {}, val: {}, test: {} },
     splits,
   };

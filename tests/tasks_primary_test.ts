@@ -99,11 +99,6 @@ const ACCURACY_READERS: Record<string, string> = {
   // The classifier trainer reads its ClassifierMetrics (owned by the classification task).
   "pipeline/train/fit.ts": "classifier training loop",
   "pipeline/train/metrics.ts": "ClassifierMetrics example",
-  // onnxruntime accuracy = argmax agreement with the labels: a classification-only check of a file.
-  "pipeline/export/variant.ts": "FormatRecord.accuracy (classifier export check)",
-  "pipeline/stages/export.ts": "logs / summarises FormatRecord.accuracy",
-  // The device runner measures classification accuracy; bench keeps it behind a check of the task.
-  "pipeline/stages/bench.ts": "RemoteResult.accuracy, classification only",
   // Label keys ("col.accuracy", "metric.accuracy", "curves.accuracy") and the classifier's
   // training-curve panel (EpochRecord train_acc / val_acc).
   "pipeline/report/i18n.ts": "translation keys",
@@ -125,6 +120,8 @@ Deno.test("tasks: nothing outside pipeline/tasks/ reads `.accuracy`, except the 
   await walk("pipeline");
   const unexpected = found.filter((f) => !(f in ACCURACY_READERS));
   assert.deepEqual(unexpected, [], `read accuracy by name: ${unexpected.join(", ")}`);
+  const stale = Object.keys(ACCURACY_READERS).filter((f) => !found.includes(f));
+  assert.deepEqual(stale, [], `listed but no longer reading accuracy (drop them): ${stale.join(", ")}`);
 });
 
 Deno.test("results.json puts each part in the track of its task; extras by role; one role per track", async () => {

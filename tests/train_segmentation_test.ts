@@ -259,3 +259,17 @@ Deno.test("fit: a learning-rate warm-up takes smaller first steps; warmupEpochs 
     assert(warm.distance < 0.8 * plain.distance, `${warm.distance} vs ${plain.distance}`);
   });
 });
+
+Deno.test("depthwise U-Net: each separable kernel is initialised on its own fan-in (tfjs' default is not)", () => {
+  const model = buildModel(MODELS.unet_depthwise, 64, 1, 42);
+  const rms = (t: tf.Tensor) => Math.sqrt(tf.mean(tf.square(t)).dataSync()[0]);
+  // Truncated at 2σ, tfjs' normal keeps 0.88 of σ: depthwise σ = √(1/9), pointwise He σ = √(2/C).
+  for (const [layer, channels] of [["down2_a", 32], ["down3_b", 128], ["dec1_a", 64]] as const) {
+    const [depthwise, pointwise] = model.getLayer(layer).getWeights();
+    const want = [0.88 / 3, 0.88 * Math.sqrt(2 / channels)], got = [rms(depthwise), rms(pointwise)];
+    got.forEach((g, i) =>
+      assert(Math.abs(g / want[i] - 1) < 0.15, `${layer}[${i}]: rms ${g}, want ${want[i]}`)
+    );
+  }
+  model.dispose();
+});

@@ -6,6 +6,7 @@
  * record (`LoopTask`): fit.ts for classifiers, fit_segmentation.ts for U-Nets.
  */
 import type * as tf from "@tensorflow/tfjs";
+import { percentile } from "../bench/stats.ts";
 import { hashString, seededRandom, shuffled } from "../core/random.ts";
 import type { StageContext } from "../core/types.ts";
 import { createTrainer, type LossName, type Trainer } from "../engine/mod.ts";
@@ -205,13 +206,8 @@ export async function trainLoop<
     stoppedEarly,
     seconds: earlierSeconds + (performance.now() - started) / 1000,
     testOutputs,
-    stepMs: median(stepTimes),
+    stepMs: percentile([...stepTimes].sort((a, b) => a - b), 50),
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function trainEpoch<T extends Int32Array | Float32Array, E extends { val_loss: number }>(
