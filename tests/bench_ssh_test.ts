@@ -14,6 +14,7 @@ import type { ResultRow } from "../pipeline/stages/parts.ts";
 import { initEngine } from "../pipeline/engine/mod.ts";
 import { buildBundle } from "../pipeline/bench/bundle.ts";
 import { benchDevice, type DeviceConfig, deviceSchema } from "../pipeline/bench/devices.ts";
+import { armnnAvailable } from "../pipeline/export/tflite/mod.ts";
 import { classifySshFailure, parseTarget, quotePath, shellQuote } from "../pipeline/bench/ssh.ts";
 import { isExpected } from "../pipeline/core/errors.ts";
 import { parseTrtexec } from "../pipeline/bench/trtexec.ts";
@@ -165,6 +166,50 @@ Deno.test("trtexec: performance summaries of TensorRT 8.2 (JetPack 4.6) and 8.6 
 });
 
 // ---- end to end through a real sshd ----
+
+/**
+ * The "pi" device's TFLite rows: with pyarmnn, fp32 and int8 run (fp32 accuracy equal to the
+ * export stage's LiteRT.js score on the same images) and fp16 is listed as not run (Arm NN 20.08
+ * takes weights from constant buffers only); without it, every file is listed with the cause.
+ */
+async function checkTfliteDevice(
+  out: ResultsPart,
+  lines: string[],
+  exports: Record<string, exportStage.ExportRecord>,
+) {
+  const rows = (out.rows as ResultRow[]).filter((r) => r.device === "pi");
+  const info =
+    (out.devices as Record<string, { model_errors?: { format: string; error: string }[]; tflite?: string }>)
+      .pi;
+  for (const r of rows) {
+    console.log(
+      `  pi ${r.variant} ${r.format}: p50 ${r.latency_ms_p50!.toFixed(3)} ms, acc ${r.accuracy} ` +
+        `(export: ${
+          exports[r.variant].formats[r.format as "tflite-fp32"]!.accuracy
+        }; ${r.runtime}, ${r.execution_provider})`,
+    );
+  }
+  for (const e of info.model_errors ?? []) console.log(`  pi ${e.format}: not run: ${e.error}`);
+  if (!(await armnnAvailable())) {
+    if (CI) throw new Error("CI=true but python3-pyarmnn is missing: apt-get install -y python3-pyarmnn");
+    assertEquals(rows.length, 0);
+    assert(info.model_errors!.every((e) => /no TFLite runtime in this python3/.test(e.error)));
+    return;
+  }
+  assertEquals(rows.map((r) => r.format).sort(), [
+    "tflite-fp32",
+    "tflite-fp32",
+    "tflite-int8",
+    "tflite-int8",
+  ]);
+  assert(rows.every((r) => /^Arm NN .* \(pyarmnn\) \(python 3\./.test(r.runtime!) && r.latency_ms_p50! > 0));
+  assert(info.tflite?.startsWith("Arm NN"), String(info.tflite));
+  for (const r of rows.filter((r) => r.format === "tflite-fp32")) {
+    assertEquals(r.accuracy, exports[r.variant].formats["tflite-fp32"]!.accuracy);
+  }
+  assertEquals(info.model_errors!.map((e) => e.format), ["tflite-fp16", "tflite-fp16"]);
+  assert(lines.some((l) => /^warn pi: \S+ tflite-fp16 ×1 not run: .*Buffer/.test(l)), lines.join("\n"));
+}
 
 const SSHD = "/usr/sbin/sshd";
 const HAVE_SSHD = existsSync(SSHD);
@@ -328,7 +373,7 @@ async function tinyExport(base: string) {
   const exp = context(
     "export",
     exportStage.paramsSchema.parse({
-      formats: ["onnx-fp32", "onnx-int8"],
+      formats: ["onnx-fp32", "onnx-int8", "tflite-fp32", "tflite-fp16", "tflite-int8"],
       calibration: { images: 8, methods: ["minmax"] },
     }),
     base,
@@ -361,19 +406,27 @@ Deno.test({
       // The same runner under Node.js too, where node is installed (CI has it).
       const node = await sh("sh", ["-c", "command -v node || true"]);
       const viaNode = node ? [{ ...good, name: "node", runtime: "node" as const, runtime_path: node }] : [];
-      const params = { warmup: 1, runs: 5, local: false, timeout_s: 60 };
+      // TFLite through the board's python3: Debian's, whose TFLite runtime is pyarmnn (auto finds it).
+      const tflite = deviceSchema.parse({
+        ...good,
+        name: "pi",
+        python: "/usr/bin/python3",
+        formats: ["tflite-fp32", "tflite-fp16", "tflite-int8"],
+      });
+      const params = { warmup: 1, runs: 5, local: false, timeout_s: 120 };
       const bench = context(
         "bench",
-        benchStage.paramsSchema.parse({ ...params, devices: [good, ...viaNode] }),
+        benchStage.paramsSchema.parse({ ...params, devices: [good, ...viaNode, tflite] }),
         base,
         dirs,
       );
       await benchStage.run(bench);
       const out = JSON.parse(await Deno.readTextFile(join(bench.outDir, "results.part.json"))) as ResultsPart;
-      const rows = out.rows as ResultRow[];
+      const rows = (out.rows as ResultRow[]).filter((r) => r.device !== "pi");
       const exp = JSON.parse(await Deno.readTextFile(join(dirs.export, "results.part.json"))) as ResultsPart;
       const exports = exp.exports as Record<string, exportStage.ExportRecord>;
       assertEquals(rows.length, 2 * 2 * (1 + viaNode.length));
+      await checkTfliteDevice(out, bench.lines, exports);
       for (const r of rows.filter((r) => r.device === "node")) {
         console.log(`  node ${r.variant} ${r.format}: p50 ${r.latency_ms_p50!.toFixed(3)} ms (${r.runtime})`);
         assert(/^onnxruntime-node 1\.30\.0 \(node \d/.test(r.runtime!), String(r.runtime));

@@ -1,8 +1,8 @@
 /**
- * The self-contained bench bundle copied to a device: the ONNX files to bench, test images as raw
+ * The self-contained bench bundle copied to a device: the ONNX / TFLite files to bench, test images as raw
  * float32 (NHWC, [0, 1]; one file per model input size) with their targets (classification: the
  * labels; segmentation: the masks at the data set's side, uint8 0/1), the settings, and
- * `runner.mjs`. Its hash (paths + contents) keys the device result cache and names the remote
+ * `runner.mjs` (with `tflite_run.py` when there are TFLite files). Its hash (paths + contents) keys the device result cache and names the remote
  * folder it is unpacked into.
  */
 import { join } from "node:path";
@@ -32,8 +32,12 @@ export interface BundleOptions {
   exports: Record<string, ExportRecord>;
   /** The task the runner scores with. @default classification */
   task?: AnyTask;
-  /** ONNX formats to bench (tfjs is never bundled). */
+  /** ONNX / TFLite formats to bench (tfjs is never bundled). */
   formats: readonly Format[];
+  /** The board's python3 for TFLite files. @default "python3" */
+  python?: string;
+  /** The TFLite runtime tflite_run.py uses there (`auto`: the first it finds). @default "auto" */
+  tfliteRuntime?: string;
   threads: number[];
   warmup: number;
   runs: number;
@@ -56,6 +60,8 @@ export interface Bundle {
 
 /** The runner's source, shipped as the bundle's `runner.mjs`. */
 export const RUNNER_URL = new URL("./remote_runner.mjs", import.meta.url);
+/** The TFLite runner it calls through the board's python3. */
+export const TFLITE_RUNNER_URL = new URL("./tflite_run.py", import.meta.url);
 
 /**
  * Write a bundle into a new temp folder under `parent`. Every variant goes in; the test images are
@@ -81,7 +87,7 @@ export async function buildBundle(parent: string, o: BundleOptions): Promise<Bun
     for (const format of o.formats) {
       const rec = e.formats[format];
       if (!rec || format === "tfjs") continue;
-      const file = `models/${models.length}-${format}.onnx`;
+      const file = `models/${models.length}-${format}.${format.startsWith("tflite") ? "tflite" : "onnx"}`;
       await Deno.copyFile(join(o.exportDir, rec.path), join(dir, file));
       models.push({ variant, format, file, size, images: `images-${size}.f32`, count: counts.get(size)! });
     }
@@ -101,8 +107,13 @@ export async function buildBundle(parent: string, o: BundleOptions): Promise<Bun
     ...(count && task.name === "segmentation" ? { masks: "masks.u8", data_size: o.data!.size } : {}),
     models,
     trtexec: o.trtexec,
+    python: o.python ?? "python3",
+    tflite_runtime: o.tfliteRuntime ?? "auto",
   };
   await Deno.writeTextFile(join(dir, "bundle.json"), JSON.stringify(settings));
   await Deno.copyFile(RUNNER_URL, join(dir, "runner.mjs"));
+  if (models.some((m) => m.format.startsWith("tflite"))) {
+    await Deno.copyFile(TFLITE_RUNNER_URL, join(dir, "tflite_run.py"));
+  }
   return { dir, hash: await hashPath(dir), models };
 }

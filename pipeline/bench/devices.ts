@@ -12,8 +12,18 @@ import type { LatencyStats } from "./stats.ts";
 import { parseTarget, quotePath, shellQuote, SshConnection, SshError, type SshFailureKind } from "./ssh.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 
-/** ONNX formats a device can bench (tfjs stays local). */
-export const DEVICE_FORMATS = ["onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
+/** Formats a device can bench (tfjs stays local; TFLite runs through the board's python3). */
+export const DEVICE_FORMATS = [
+  "onnx-fp32",
+  "onnx-fp16",
+  "onnx-int8",
+  "tflite-fp32",
+  "tflite-fp16",
+  "tflite-int8",
+] as const;
+
+/** TFLite runtimes the device's tflite_run.py can use (`auto`: the first of the rest it imports). */
+export const TFLITE_RUNTIMES = ["auto", "tflite_runtime", "ai_edge_litert", "tensorflow", "armnn"] as const;
 
 /** One device of the bench stage's `devices` param. */
 export const deviceSchema = z.strictObject({
@@ -36,6 +46,10 @@ export const deviceSchema = z.strictObject({
   formats: z.array(z.enum(DEVICE_FORMATS)).min(1).default(["onnx-fp32", "onnx-int8"]),
   /** onnxruntime intra-op thread counts. */
   threads: z.array(z.int().min(1)).min(1).default([1]),
+  /** python3 on the device, for TFLite files. */
+  python: z.string().min(1).default("python3"),
+  /** Its TFLite runtime: tflite_runtime, ai_edge_litert (LiteRT), tensorflow, armnn (pyarmnn), or auto. */
+  tflite_runtime: z.enum(TFLITE_RUNTIMES).default("auto"),
   /** Also bench onnx-fp32 with TensorRT (`trtexec --fp16`) where the device has trtexec. */
   trtexec: z.boolean().default(false),
   /** Remote folder holding `onnxruntime-node` when it is neither in the workdir nor global. */
@@ -59,7 +73,10 @@ export interface DeviceInfo {
   os: string;
   /** e.g. "node 20.11.1" or "deno 2.9.6". */
   runtime: string;
+  /** Its version, or "not needed" when the bundle held no ONNX file. */
   onnxruntime_node: string;
+  /** The TFLite runtime that ran the first TFLite file, e.g. "tflite_runtime 2.14.0 (python 3.11.2)". */
+  tflite?: string;
 }
 
 /** One model × threads measured by the runner. */
@@ -71,12 +88,25 @@ export interface RemoteResult extends LatencyStats {
   metrics?: Record<string, number>;
   /** Segmentation: the task's loss (BCE + 1 − soft Dice) on those images. */
   loss?: number;
+  /** TFLite files: the runtime that ran it and its backend (e.g. "CpuAcc"). */
+  runtime?: string;
+  backend?: string;
+}
+
+/** A model the device could not run (TFLite only: no runtime, or an op its runtime lacks). */
+export interface RemoteError {
+  variant: string;
+  format: string;
+  threads: number;
+  error: string;
 }
 
 /** What the runner prints. */
 export interface RunnerOutput {
   device: DeviceInfo;
   results: RemoteResult[];
+  /** Absent in results cached before TFLite ran on devices. */
+  errors?: RemoteError[];
   trtexec: { variant: string; output?: string; error?: string }[];
 }
 

@@ -1,14 +1,17 @@
 // edgeslim remote bench runner: one self-contained ESM file, run on the device inside an
 // unpacked bench bundle as `node runner.mjs [NODE_MODULES]` or `deno run -A runner.mjs [NODE_MODULES]`.
-// Needs only `onnxruntime-node`, found from NODE_MODULES (a folder holding it), else the
-// workdir, else npm's global folder. Prints one JSON object on stdout; progress goes to stderr.
+// ONNX files need only `onnxruntime-node`, found from NODE_MODULES (a folder holding it), else the
+// workdir, else npm's global folder. TFLite files run through the bundle's tflite_run.py with the
+// board's python3 and TFLite runtime (tflite_runtime, ai_edge_litert, tensorflow or pyarmnn); a
+// board that cannot run one lists it in `errors` and goes on. Prints one JSON object on stdout;
+// progress goes to stderr.
 // Scores the bundled test images with the bundle's task: classification's accuracy (arg-max vs
 // labels), or segmentation's Dice, IoU, pixel accuracy, soft Dice and BCE + Dice loss over every
 // mask pixel at the data set's side (probabilities of a smaller model resized up first). Both copy
 // pipeline/tasks/*.ts and pipeline/data/resize.ts formula for formula; the bench tests check that
 // they give the same numbers.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { join, resolve } from "node:path";
@@ -51,7 +54,7 @@ function readText(path) {
 }
 
 /** CPU, cores, RAM, OS, board model and runtime versions of this device. */
-function deviceInfo(ortVersion) {
+function deviceInfo(ortVersion, tflite) {
   const cpuinfo = readText("/proc/cpuinfo");
   const cpu = cpuinfo.match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() || os.cpus()[0]?.model ||
     cpuinfo.match(/^Hardware\s*:\s*(.+)$/m)?.[1]?.trim() || "unknown";
@@ -65,6 +68,7 @@ function deviceInfo(ortVersion) {
     os: `${pretty ?? os.type()} (${os.platform()} ${os.release()}, ${os.arch()})`,
     runtime: isDeno ? `deno ${globalThis.Deno.version.deno}` : `node ${process.versions.node}`,
     onnxruntime_node: ortVersion,
+    ...(tflite ? { tflite } : {}),
   };
 }
 
@@ -209,6 +213,37 @@ async function benchModel(ort, m, threads, images) {
   return { ...stats(times), ...scored };
 }
 
+/**
+ * A .tflite model through tflite_run.py: W + R timed runs of image 0 there (set input, invoke,
+ * read output), then its outputs on the bundled images, scored here with the same code as ONNX.
+ */
+async function benchTflite(m, threads) {
+  const out = mkdtempSync(join(os.tmpdir(), "edgeslim-tflite-"));
+  try {
+    const args = ["tflite_run.py", m.file, m.images, out, "--runtime", bundle.tflite_runtime];
+    args.push("--threads", String(threads), "--warmup", String(bundle.warmup), "--runs", String(bundle.runs));
+    let report;
+    try {
+      const stdout = execFileSync(bundle.python, args, { encoding: "utf8", maxBuffer: 16 << 20 });
+      report = JSON.parse(stdout.trim().split("\n").pop());
+    } catch (e) {
+      const why = e.code === "ENOENT" ? `${bundle.python} not found` : String(e.stderr || e.message).trim();
+      throw new Error(why.split("\n").filter(Boolean).pop());
+    }
+    const f = readFileSync(join(out, "output_0.f32"));
+    const outputs = new Float32Array(f.buffer, f.byteOffset, f.byteLength / 4);
+    // The outputs exist already: `score` asks for them in order, `n` images at a time.
+    let at = 0;
+    const per = outputs.length / report.images;
+    const predict = (_x, n) => Promise.resolve(outputs.subarray(at, at += n * per));
+    const scored = m.count ? await score(predict, m, imagesOf(m.images)) : {};
+    const runtime = `${report.runtime} (python ${report.python})`;
+    return { ...stats(report.times_ms), ...scored, runtime, backend: report.backend };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
 /** trtexec on PATH or where JetPack puts it, else undefined. */
 function findTrtexec() {
   for (const p of ["trtexec", "/usr/src/tensorrt/bin/trtexec"]) {
@@ -222,7 +257,8 @@ function findTrtexec() {
   return undefined;
 }
 
-const { ort, version } = loadOrt(process.argv[2]);
+const onnxModels = bundle.models.filter((m) => m.format.startsWith("onnx"));
+const { ort, version } = onnxModels.length ? loadOrt(process.argv[2]) : { version: "not needed" };
 const imageFiles = new Map();
 /** The float32 images of one input size, read once. */
 function imagesOf(file) {
@@ -232,16 +268,23 @@ function imagesOf(file) {
   }
   return imageFiles.get(file);
 }
-const results = [];
+const results = [], errors = [];
+let tflite;
 for (const m of bundle.models) {
   for (const threads of bundle.threads) {
     process.stderr.write(`bench ${m.variant} ${m.format} x${threads}\n`);
-    results.push({
-      variant: m.variant,
-      format: m.format,
-      threads,
-      ...(await benchModel(ort, m, threads, imagesOf(m.images))),
-    });
+    if (!m.format.startsWith("tflite")) {
+      const r = await benchModel(ort, m, threads, imagesOf(m.images));
+      results.push({ variant: m.variant, format: m.format, threads, ...r });
+      continue;
+    }
+    try {
+      const r = await benchTflite(m, threads);
+      tflite ??= r.runtime;
+      results.push({ variant: m.variant, format: m.format, threads, ...r });
+    } catch (e) {
+      errors.push({ variant: m.variant, format: m.format, threads, error: e.message });
+    }
   }
 }
 const trtexec = [];
@@ -265,4 +308,6 @@ if (bundle.trtexec) {
     }
   }
 }
-process.stdout.write(JSON.stringify({ device: deviceInfo(version), results, trtexec }) + "\n");
+process.stdout.write(
+  JSON.stringify({ device: deviceInfo(version, tflite), results, errors, trtexec }) + "\n",
+);

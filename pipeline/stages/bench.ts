@@ -9,7 +9,7 @@
  * reference variant) and `measured_speedup` (latency ratio vs the reference in the same
  * format/runtime/threads), and the machine in results.part.json `machine`.
  *
- * Devices over SSH (`devices`, empty by default): each gets a bundle (its ONNX formats, test
+ * Devices over SSH (`devices`, empty by default): each gets a bundle (its ONNX / TFLite formats, test
  * images, runner.mjs), benched there in parallel with the local run; rows have `device` = its
  * name, and results.part.json `devices[name]` holds its CPU/RAM/OS/runtime or its error. When a
  * device fails the stage fails (after caching the devices that succeeded), so the pipeline
@@ -131,6 +131,8 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
         exports,
         task,
         formats: device.formats,
+        python: device.python,
+        tfliteRuntime: device.tflite_runtime,
         threads: device.threads,
         warmup: p.warmup,
         runs: p.runs,
@@ -146,6 +148,11 @@ export async function run(ctx: StageContext<BenchParams>): Promise<StageResult> 
         log: (line) => ctx.log.info(line),
       });
       ctx.log.info(`${device.name}: ${outcomeNote(outcome, ctx.force === true)}`);
+      if (outcome.status !== "failed") {
+        for (const e of outcome.output.errors ?? []) {
+          ctx.log.warn(`${device.name}: ${e.variant} ${e.format} ×${e.threads} not run: ${e.error}`);
+        }
+      }
       return outcome;
     }));
     const rows = p.local ? await benchLocal(ctx, exports, layout, data, task) : [];
@@ -243,9 +250,13 @@ async function finish(
   const machine = await machineInfo();
   const devices: Record<string, DeviceRecord> = Object.fromEntries(outcomes.map((o) => [
     o.name,
-    o.status === "failed"
-      ? { status: o.status, kind: o.kind, error: o.error, seconds: o.seconds }
-      : { status: o.status, seconds: o.seconds, ...o.output.device, trtexec_errors: trtexecErrors(o) },
+    o.status === "failed" ? { status: o.status, kind: o.kind, error: o.error, seconds: o.seconds } : {
+      status: o.status,
+      seconds: o.seconds,
+      ...o.output.device,
+      trtexec_errors: trtexecErrors(o),
+      ...(o.output.errors?.length ? { model_errors: o.output.errors } : {}),
+    },
   ]));
   await writeFileAtomic(
     join(ctx.outDir, "results.part.json"),
@@ -334,8 +345,8 @@ export function deviceRows(
       latency_ms_p90: r.latency_ms_p90,
       latency_ms_std: r.latency_ms_std,
       fps: r.fps,
-      runtime: `onnxruntime-node ${info.onnxruntime_node} (${info.runtime})`,
-      execution_provider: "cpu",
+      runtime: r.runtime ?? `onnxruntime-node ${info.onnxruntime_node} (${info.runtime})`,
+      execution_provider: r.backend ?? "cpu",
       format: r.format,
       device: device.name,
       threads: r.threads,

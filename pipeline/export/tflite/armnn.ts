@@ -1,6 +1,6 @@
 /**
  * Arm NN's TfLiteParser (Debian `python3-pyarmnn`, CpuRef backend) as an independent reader of
- * our .tflite files, through `armnn_run.py` beside this file.
+ * our .tflite files, through the bench stage's `tflite_run.py` (`--runtime armnn --backend CpuRef`).
  *
  * Arm NN 20.08 (Debian 12's) reads schema-3 files as TFLite 2.2 wrote them: weights must be
  * constant buffers (so it cannot run the fp16-weights form, whose weights come out of
@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 
-const SCRIPT = new URL("./armnn_run.py", import.meta.url).pathname;
+const SCRIPT = new URL("../../bench/tflite_run.py", import.meta.url).pathname;
 const PYTHON = "/usr/bin/python3";
 
 /** Whether Debian's python3 can import pyarmnn (its TfLiteParser included). */
@@ -25,10 +25,11 @@ export async function armnnAvailable(): Promise<boolean> {
   }
 }
 
-/** What armnn_run.py reports about a file it ran. */
+/** What tflite_run.py reports about a file it ran. */
 export interface ArmnnReport {
-  armnn: string;
-  backends: string[];
+  /** e.g. "Arm NN 32.0.0 (pyarmnn)". */
+  runtime: string;
+  backend: string;
   images: number;
   inputs: { name: string; shape: number[]; dtype: string; scale: number | null; zero_point: number | null }[];
   outputs: {
@@ -54,7 +55,9 @@ export async function runArmnn(
   try {
     const input = join(dir, "input.f32");
     await Deno.writeFile(input, new Uint8Array(images.buffer, images.byteOffset, images.byteLength));
-    const out = await new Deno.Command(PYTHON, { args: [SCRIPT, modelPath, input, dir] }).output();
+    const out = await new Deno.Command(PYTHON, {
+      args: [SCRIPT, modelPath, input, dir, "--runtime", "armnn", "--backend", "CpuRef"],
+    }).output();
     const text = new TextDecoder().decode(out.stdout).trim();
     if (!out.success) {
       const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
