@@ -159,30 +159,54 @@ export async function calibrate(
   }
   if (options.method === "percentile") {
     // Second pass: a histogram over [min, max] per tensor, then the percentile from its CDF.
-    const BINS = 4096;
-    const hists = new Map(targets.map((t) => [t, new Float64Array(BINS)]));
-    await pass((t, v) => {
-      const r = ranges.get(t)!, h = hists.get(t)!, w = (r.max - r.min) / BINS || 1, min = r.min;
-      for (let i = 0; i < v.length; i++) h[Math.min(BINS - 1, Math.floor((v[i] - min) / w))]++;
-    });
-    const p = (options.percentile ?? 99.99) / 100;
+    const hists = new Map(targets.map((t) => [t, new Float64Array(HISTOGRAM_BINS)]));
+    await pass((t, v) => histogramAdd(hists.get(t)!, ranges.get(t)!, v));
     for (const t of targets) {
-      const r = ranges.get(t)!, h = hists.get(t)!, w = (r.max - r.min) / BINS;
-      const total = h.reduce((a, b) => a + b, 0);
-      let acc = 0, lo = 0, hi = BINS - 1;
-      for (let b = 0; b < BINS; b++) {
-        acc += h[b];
-        if (acc < total * (1 - p)) lo = b + 1;
-        if (acc >= total * p) {
-          hi = b;
-          break;
-        }
-      }
-      ranges.set(t, { min: lo === 0 ? r.min : r.min + lo * w, max: r.min + (hi + 1) * w });
+      ranges.set(t, percentileRange(hists.get(t)!, ranges.get(t)!, options.percentile ?? 99.99));
     }
   }
   await session.release();
   return ranges;
+}
+
+/** Bins of the percentile method's histograms (over each tensor's min…max). */
+export const HISTOGRAM_BINS = 4096;
+
+/** Count `values` into `hist`, HISTOGRAM_BINS bins over `range` (the values' min…max). */
+export function histogramAdd(hist: Float64Array, range: Range, values: ArrayLike<number>): void {
+  const w = (range.max - range.min) / HISTOGRAM_BINS || 1, min = range.min;
+  for (let i = 0; i < values.length; i++) {
+    hist[Math.min(HISTOGRAM_BINS - 1, Math.floor((values[i] - min) / w))]++;
+  }
+}
+
+/**
+ * The range keeping `percentile` % of a histogram's values at the top and 100 − percentile % at
+ * the bottom (the ends stay where the lowest bin is the first).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HISTOGRAM_BINS, histogramAdd, percentileRange } from "./quantize.ts";
+ * const values = Array.from({ length: 10000 }, (_, i) => i === 0 ? 1000 : i % 10);
+ * const range = { min: 0, max: 1000 }, hist = new Float64Array(HISTOGRAM_BINS);
+ * histogramAdd(hist, range, values);
+ * assert(percentileRange(hist, range, 99.9).max < 10); // the one outlier is clipped
+ * ```
+ */
+export function percentileRange(hist: Float64Array, range: Range, percentile: number): Range {
+  const w = (range.max - range.min) / HISTOGRAM_BINS, p = percentile / 100;
+  const total = hist.reduce((a, b) => a + b, 0);
+  let acc = 0, lo = 0, hi = HISTOGRAM_BINS - 1;
+  for (let b = 0; b < HISTOGRAM_BINS; b++) {
+    acc += hist[b];
+    if (acc < total * (1 - p)) lo = b + 1;
+    if (acc >= total * p) {
+      hi = b;
+      break;
+    }
+  }
+  return { min: lo === 0 ? range.min : range.min + lo * w, max: range.min + (hi + 1) * w };
 }
 
 export interface QdqOptions {

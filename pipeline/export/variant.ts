@@ -59,8 +59,8 @@ export interface FormatRecord extends PrimaryFields {
   test_loss?: number;
   /** Set when the scores cover only the first `test_images` test images (TFLite with `litertImages`). */
   test_images?: number;
-  /** int8 only: calibration method of this file. */
-  calibration?: CalibrationMethod;
+  /** int8 only: the calibration candidate of this file (`minmax`, `percentile`, `percentile-99.9`). */
+  calibration?: string;
 }
 
 /** An int8 candidate's val-split fields, named after the task's primary metric (`val_accuracy`, `val_dice`). */
@@ -83,10 +83,10 @@ export interface Int8Candidate extends FormatRecord, ValFields {
 
 export interface VariantExport {
   formats: Partial<Record<Format, FormatRecord>>;
-  /** Every int8 calibration written; `formats["onnx-int8"]` is the one picked. */
-  int8_candidates: Partial<Record<CalibrationMethod, Int8Candidate>>;
-  /** The calibration picked as "onnx-int8" and why (CPU-independent criteria only). */
-  int8_pick?: { method: CalibrationMethod; reason: string };
+  /** Every int8 calibration written, by candidate name; `formats["onnx-int8"]` is the one picked. */
+  int8_candidates: Record<string, Int8Candidate>;
+  /** The candidate picked as "onnx-int8" and why (CPU-independent criteria only). */
+  int8_pick?: { method: string; reason: string };
 }
 
 export interface ExportOptions {
@@ -110,7 +110,8 @@ export interface ExportOptions {
   calibration: {
     images: number;
     methods: CalibrationMethod[];
-    percentile: number;
+    /** One value, or several: a percentile candidate each. */
+    percentile: number | number[];
     activations: "uint8" | "int8";
     /** Weight bits of every int8 layer but the first (7: onnxruntime's reduce_range). */
     weight_bits: 7 | 8;
@@ -234,34 +235,33 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
     const dims = o.layout === "nhwc" ? [h, w, c] : [c, h, w];
     const calImages = calX();
     const calInput = layout === "NCHW" ? toNchw(calImages, calN, h, w, c) : calImages;
-    // The percentile method's first pass is the minmax calibration: run it once for both.
+    // The percentile method's first pass is the minmax calibration: run it once for all.
     let minmax: Map<string, Range> | undefined;
-    for (const method of o.calibration.methods) {
+    for (const { name, method, percentile } of calibrationCandidates(o.calibration)) {
       minmax ??= await calibrate(graph, targets, calInput, calN, dims, { method: "minmax" });
-      const ranges = method === "minmax" ? minmax : await calibrate(graph, targets, calInput, calN, dims, {
-        method,
-        percentile: o.calibration.percentile,
-        minmax,
-      });
+      const ranges = method === "minmax"
+        ? minmax
+        : await calibrate(graph, targets, calInput, calN, dims, { method, percentile, minmax });
       const q = quantizeQdq(graph, ranges, {
         activations: o.calibration.activations,
         weightBits: o.calibration.weight_bits,
         inputBits: o.calibration.input_bits,
       });
-      q.metadata.calibration = `${method}${
-        method === "percentile" ? ` ${o.calibration.percentile}` : ""
-      } on ${calN} ${fits ? "training" : "random"} images`;
-      const int8 = await write(q, `model.int8-${method}.onnx`, "onnx-int8");
-      result.int8_candidates[method] = {
+      q.metadata.calibration = `${method}${percentile ? ` ${percentile}` : ""} on ${calN} ${
+        fits ? "training" : "random"
+      } images`;
+      const int8 = await write(q, `model.int8-${name}.onnx`, "onnx-int8");
+      result.int8_candidates[name] = {
         ...int8.record,
-        calibration: method,
+        calibration: name,
         agreement_vs_fp32: vsFp32(int8.outputs),
       };
     }
-    const methods = Object.keys(result.int8_candidates) as CalibrationMethod[];
-    result.int8_pick = o.int8Pick !== "auto" && methods.includes(o.int8Pick)
-      ? { method: o.int8Pick, reason: "set by int8_pick" }
-      : pickInt8(result.int8_candidates, methods, task.primary);
+    const names = Object.keys(result.int8_candidates);
+    const chosen = o.int8Pick === "auto" ? undefined : names.find((n) => n.split("-")[0] === o.int8Pick);
+    result.int8_pick = chosen
+      ? { method: chosen, reason: "set by int8_pick" }
+      : pickInt8(result.int8_candidates, names, task.primary);
     const pick = result.int8_pick?.method;
     if (pick) result.formats["onnx-int8"] = result.int8_candidates[pick];
   }
@@ -278,7 +278,10 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
   liteX.set(parityX);
   if (liteN) liteX.set(first(testX, liteN), parityX.length);
   for (const format of TFLITE_FORMATS.filter((f) => o.formats.includes(f))) {
-    const calibration = format === "tflite-int8" ? { images: calX(), count: calN } : undefined;
+    // int8: the clipping of the ONNX int8 pick (min/max when there is none).
+    const percentile = calibrationCandidates(o.calibration).find((c) => c.name === result.int8_pick?.method)
+      ?.percentile;
+    const calibration = format === "tflite-int8" ? { images: calX(), count: calN, percentile } : undefined;
     const { bytes } = exportTflite(model, format, { probs: o.probs, metadata: o.metadata, calibration });
     const file = `model.${format.slice("tflite-".length)}.tflite`;
     await writeFileAtomic(join(dir, file), bytes);
@@ -289,6 +292,7 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
       size_bytes: bytes.length,
       gzip_bytes: gzipSync(bytes, { level: 9 }).length,
       max_abs_diff_vs_tfjs: maxAbsDiff(y.subarray(0, atParity), reference),
+      ...(calibration ? { calibration: result.int8_pick?.method ?? "minmax" } : {}),
     };
     if (format === "tflite-fp32" && !(record.max_abs_diff_vs_tfjs! <= o.tolerance)) {
       throw new Error(
@@ -304,6 +308,33 @@ export async function exportVariant(model: tf.LayersModel, o: ExportOptions): Pr
     result.formats[format] = record;
   }
   return result;
+}
+
+/**
+ * The int8 candidates of a calibration setting, in order: each method, the percentile method once
+ * per percentile (named `percentile-<p>` when there are several).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { calibrationCandidates } from "./variant.ts";
+ * const names = calibrationCandidates({ methods: ["minmax", "percentile"], percentile: [99.99, 99.9] })
+ *   .map((c) => c.name);
+ * assert.deepEqual(names, ["minmax", "percentile-99.99", "percentile-99.9"]);
+ * ```
+ */
+export function calibrationCandidates(
+  c: { methods: CalibrationMethod[]; percentile: number | number[] },
+): { name: string; method: CalibrationMethod; percentile?: number }[] {
+  const levels = Array.isArray(c.percentile) ? c.percentile : [c.percentile];
+  type Candidate = { name: string; method: CalibrationMethod; percentile?: number };
+  return c.methods.flatMap((method): Candidate[] =>
+    method === "minmax" ? [{ name: method, method }] : levels.map((percentile) => ({
+      name: levels.length > 1 ? `${method}-${percentile}` : method,
+      method,
+      percentile,
+    }))
+  );
 }
 
 /**
@@ -344,17 +375,17 @@ function testFields(task: AnyTask, s: Scored): FormatRecord | PrimaryFields {
  * ```
  */
 export function pickInt8(
-  candidates: Partial<Record<CalibrationMethod, Int8Candidate>>,
-  methods: CalibrationMethod[],
+  candidates: Record<string, Int8Candidate>,
+  methods: string[],
   primary: MetricInfo = { name: "accuracy", higherIsBetter: true },
-): { method: CalibrationMethod; reason: string } | undefined {
+): { method: string; reason: string } | undefined {
   if (methods.length === 0) return undefined;
   const safe = methods.filter((m) => (candidates[m]!.int16_pair_bound ?? Infinity) <= INT16_MAX);
   const pool = safe.length ? safe : methods;
   const key = `fake_quant_val_${primary.name}` as keyof ValFields;
-  const value = (m: CalibrationMethod) => candidates[m]![key];
+  const value = (m: string) => candidates[m]![key];
   // A candidate without a score ranks last (0 for a higher-is-better metric, as before).
-  const score = (m: CalibrationMethod) => value(m) ?? (primary.higherIsBetter ? 0 : Infinity);
+  const score = (m: string) => value(m) ?? (primary.higherIsBetter ? 0 : Infinity);
   const method = pool.reduce((best, m) =>
     (primary.higherIsBetter ? score(m) >= score(best) : score(m) <= score(best)) ? m : best
   );

@@ -58,8 +58,13 @@ export const paramsSchema = z.strictObject({
     images: z.int().min(1).default(128),
     /** Calibration methods; each writes model.int8-<method>.onnx. */
     methods: z.array(z.enum(METHODS)).min(1).default([...METHODS]),
-    /** Percentile kept by the percentile method. */
-    percentile: z.number().min(50).max(100).default(99.99),
+    /**
+     * Percentile kept by the percentile method; a list makes one candidate per value (named
+     * `percentile-99.9`), so the pick can choose the clipping per variant.
+     */
+    percentile: z.union([z.number().min(50).max(100), z.array(z.number().min(50).max(100)).min(1)]).default(
+      99.99,
+    ),
     /** Activation type; uint8 is onnxruntime's fast path on x86 (U8S8). */
     activations: z.enum(["uint8", "int8"]).default("uint8"),
     /**

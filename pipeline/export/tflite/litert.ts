@@ -9,6 +9,7 @@
  * so int8 files are run with float input and outputs (`io: "float"`).
  */
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as LiteRt from "@litertjs/core";
@@ -24,9 +25,22 @@ export function loadLiteRt(): Promise<typeof LiteRt> {
     g.importScripts ??= (url: string) => (0, eval)(Deno.readTextFileSync(new URL(url)));
     g.require ??= require;
     g.__dirname ??= wasmDir;
-    const lib = await import("@litertjs/core");
-    await lib.loadLiteRt(pathToFileURL(wasmDir).href + "/");
-    return lib;
+    // Its wasm glue binds console.log / console.error as its logs when it loads; the INFO /
+    // WARNING lines of every model load (accelerators, OpenCL) are noise in the export log.
+    const [log, error] = [console.log, console.error];
+    const quiet = (print: (...a: unknown[]) => void) => (...args: unknown[]) => {
+      if (!/^(INFO|WARNING): /.test(String(args[0]))) print(...args);
+    };
+    [console.log, console.error] = [quiet(log), quiet(error)];
+    // Its WebGPU probe otherwise prints "XDG_RUNTIME_DIR is invalid" twice on a headless machine.
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", tmpdir());
+    try {
+      const lib = await import("@litertjs/core");
+      await lib.loadLiteRt(pathToFileURL(wasmDir).href + "/");
+      return lib;
+    } finally {
+      [console.log, console.error] = [log, error];
+    }
   })();
   return loaded;
 }

@@ -24,8 +24,11 @@ export const TFLITE_FORMATS = ["tflite-fp32", "tflite-fp16", "tflite-int8"] as c
 export type TfliteFormat = typeof TFLITE_FORMATS[number];
 
 export interface TfliteExportOptions extends TfliteConvertOptions, Int8Options {
-  /** int8 only: NHWC float images in [0, 1] whose activation ranges set the int8 parameters. */
-  calibration?: { images: Float32Array; count: number };
+  /**
+   * int8 only: NHWC float images in [0, 1] whose activation ranges set the int8 parameters, min/max
+   * or the `percentile` range of each tensor.
+   */
+  calibration?: { images: Float32Array; count: number; percentile?: number };
 }
 
 /**
@@ -54,7 +57,11 @@ export function exportTflite(
   if (format === "tflite-int8") {
     const cal = options.calibration;
     if (!cal || cal.count < 1) throw new Error(`TFLite export: "tflite-int8" needs calibration images`);
-    graph = quantizeInt8(fp32, calibrate(fp32, cal.images, cal.count), options);
+    graph = quantizeInt8(
+      fp32,
+      calibrate(fp32, cal.images, cal.count, { percentile: cal.percentile }),
+      options,
+    );
   }
   graph.metadata.format = format;
   return { bytes: encodeTflite(graph), graph };

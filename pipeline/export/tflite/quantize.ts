@@ -14,7 +14,7 @@
  *   float32 input and outputs, via QUANTIZE / DEQUANTIZE at the ends, so it is fed like the fp32
  *   file; `io: "int8"` makes the input and outputs int8 (their scale/zero point in the file).
  */
-import { f32ToF16 } from "../quantize.ts";
+import { f32ToF16, HISTOGRAM_BINS, histogramAdd, percentileRange } from "../quantize.ts";
 import { compact, type OpName, type Quantization, type TfliteGraph, type TfliteTensor } from "./graph.ts";
 import { runReference } from "./reference.ts";
 
@@ -55,7 +55,9 @@ export function toFloat16Weights(graph: TfliteGraph): TfliteGraph {
 }
 
 /**
- * Min/max of every activation tensor (the input too) over `n` NHWC float images.
+ * Ranges of every activation tensor (the input too) over `n` NHWC float images: min/max, or with
+ * `percentile` the range keeping that share of each tensor's values (a second pass through a
+ * histogram, as the ONNX calibration's percentile method).
  *
  * @example
  * ```ts
@@ -72,25 +74,35 @@ export function calibrate(
   graph: TfliteGraph,
   images: Float32Array,
   n: number,
-  batch = 8,
+  options: { percentile?: number; batch?: number } = {},
 ): Map<number, Range> {
+  const batch = options.batch ?? 8, per = images.length / n;
+  const pass = (see: (id: number, v: ArrayLike<number>) => void) => {
+    for (let i = 0; i < n; i += batch) {
+      const m = Math.min(batch, n - i);
+      const x = images.subarray(i * per, (i + m) * per);
+      see(graph.inputs[0], x);
+      runReference(graph, x, m, see);
+    }
+  };
   const ranges = new Map<number, Range>();
-  const see = (id: number, v: ArrayLike<number>) => {
+  pass((id, v) => {
     const r = ranges.get(id) ?? { min: Infinity, max: -Infinity };
     for (let i = 0; i < v.length; i++) {
       if (v[i] < r.min) r.min = v[i];
       if (v[i] > r.max) r.max = v[i];
     }
     ranges.set(id, r);
-  };
-  const per = images.length / n;
-  for (let i = 0; i < n; i += batch) {
-    const m = Math.min(batch, n - i);
-    const x = images.subarray(i * per, (i + m) * per);
-    see(graph.inputs[0], x);
-    runReference(graph, x, m, see);
-  }
-  return ranges;
+  });
+  const percentile = options.percentile;
+  if (percentile === undefined) return ranges;
+  const hists = new Map([...ranges.keys()].map((id) => [id, new Float64Array(HISTOGRAM_BINS)]));
+  pass((id, v) => histogramAdd(hists.get(id)!, ranges.get(id)!, v));
+  // The image input keeps its full range: it is [0, 1] by the contract.
+  return new Map([...ranges].map(([id, r]) => [
+    id,
+    id === graph.inputs[0] ? r : percentileRange(hists.get(id)!, r, percentile),
+  ]));
 }
 
 export interface Int8Options {
