@@ -5,7 +5,7 @@
  * `transforms.Resize((128, 128))`; EXIF orientation is applied and alpha dropped.
  */
 import { join } from "node:path";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { codeHash } from "../core/code_graph.ts";
 
@@ -18,12 +18,7 @@ export const RESIZE_FIT = "fill";
  */
 export async function decodeImage(bytes: Uint8Array, size: number): Promise<Uint8Array> {
   if (bytes.length === 0) throw new Error("empty file (0 bytes)");
-  const { data, info } = await sharp(bytes, { failOn: "warning" })
-    .rotate()
-    .removeAlpha()
-    .toColourspace("srgb")
-    .resize(size, size, { fit: RESIZE_FIT })
-    .raw()
+  const { data, info } = await fitToInput(sharp(bytes, { failOn: "warning" }).rotate(), size)
     .toBuffer({ resolveWithObject: true })
     .catch((error: Error) => {
       if (/unsupported image format/i.test(error.message)) {
@@ -35,6 +30,40 @@ export async function decodeImage(bytes: Uint8Array, size: number): Promise<Uint
   if (info.channels !== 3 || data.length !== size * size * 3) {
     throw new Error(`unexpected decoded shape ${info.width}×${info.height}×${info.channels}`);
   }
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** The one resize from any image to a model's size×size RGB input: training data and live crops alike. */
+function fitToInput(image: Sharp, size: number): Sharp {
+  return image.removeAlpha().toColourspace("srgb").resize(size, size, { fit: RESIZE_FIT }).raw();
+}
+
+/**
+ * The region `box` ([x, y, w, h], clipped to the frame) of a packed RGB24 frame, resized to
+ * size×size×3 uint8 exactly as training images are (`decodeImage`): what live inference feeds a
+ * classifier, so serving sees what training saw.
+ *
+ * @example
+ * ```ts
+ * import { cropToInput } from "./decode.ts";
+ * const frame = new Uint8Array(4 * 4 * 3).fill(200);
+ * const crop = await cropToInput(frame, 4, 4, [1, 1, 2, 2], 8);
+ * if (crop.length !== 8 * 8 * 3 || crop[0] !== 200) throw new Error(String(crop[0]));
+ * ```
+ */
+export async function cropToInput(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  box: readonly [number, number, number, number],
+  size: number,
+): Promise<Uint8Array> {
+  const left = Math.max(0, Math.min(width - 1, Math.round(box[0])));
+  const top = Math.max(0, Math.min(height - 1, Math.round(box[1])));
+  const w = Math.max(1, Math.min(width - left, Math.round(box[2])));
+  const h = Math.max(1, Math.min(height - top, Math.round(box[3])));
+  const raw = sharp(rgb, { raw: { width, height, channels: 3 } }).extract({ left, top, width: w, height: h });
+  const data = await fitToInput(raw, size).toBuffer();
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 

@@ -1,0 +1,158 @@
+/**
+ * `deno task infer`: live mask classification on a camera, a video, an image or a folder.
+ *
+ *   deno task infer --source VIDEO|IMAGE|FOLDER|/dev/video0|csi [--model teacher_p50|FILE.onnx]
+ *     [--format fp32|int8] [--profile quick] [--json] [--out annotated.mp4] [--frames N]
+ *     [--detect-scale 0.5] [--detect-every 1] [--scale-factor 1.1] [--min-neighbors 5]
+ *     [--min-size 60] [--cascade haarcascade_frontalface_default.xml] [--width W --height H]
+ *
+ * `--json` prints one JSON object per frame (faces with box, label, prob; ms per stage) and a
+ * final summary line (frames, FPS, per-stage medians); without it a line per second goes to
+ * stderr and the summary table at the end. An expected failure (no camera, no ffmpeg, a bad
+ * model path, a video that ends before `--frames`) prints its message alone and exits 1.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ExpectedError, isExpected } from "../core/errors.ts";
+import { type FrameRecord, type LiveSummary, openLive } from "./run_live.ts";
+import { openVideoWriter } from "./video_writer.ts";
+
+/** Where Debian, JetPack and pip builds of OpenCV put the frontal-face cascade. */
+export const CASCADE_PATHS = [
+  "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml",
+  "/usr/share/opencv/haarcascades/haarcascade_frontalface_default.xml",
+  "/usr/local/share/opencv4/haarcascades/haarcascade_frontalface_default.xml",
+];
+
+const USAGE =
+  "usage: deno task infer --source VIDEO|IMAGE|FOLDER|/dev/videoN|csi [--model VARIANT|FILE.onnx] " +
+  "[--format fp32|int8] [--json] [--out FILE.mp4] [--frames N] [--detect-scale S] [--detect-every K]";
+
+/** Parse the command line into run options (errors name the flag). */
+export function parseInferArgs(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      source: { type: "string" },
+      model: { type: "string", default: "teacher_p50" },
+      format: { type: "string", default: "fp32" },
+      profile: { type: "string", default: "quick" },
+      cascade: { type: "string" },
+      json: { type: "boolean", default: false },
+      out: { type: "string" },
+      frames: { type: "string" },
+      width: { type: "string" },
+      height: { type: "string" },
+      "detect-scale": { type: "string", default: "0.5" },
+      "detect-every": { type: "string", default: "1" },
+      "scale-factor": { type: "string", default: "1.1" },
+      "min-neighbors": { type: "string", default: "5" },
+      "min-size": { type: "string", default: "60" },
+      threads: { type: "string", default: "1" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) throw new ExpectedError(USAGE);
+  if (!values.source) throw new ExpectedError(`--source is required\n${USAGE}`);
+  if (!["fp32", "int8", "fp16"].includes(values.format!)) {
+    throw new ExpectedError(`--format must be fp32, int8 or fp16, not "${values.format}"`);
+  }
+  const num = (flag: string, v: string | undefined, int = false) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || (int && !Number.isInteger(n))) {
+      throw new ExpectedError(`--${flag} must be a ${int ? "whole " : ""}number, not "${v}"`);
+    }
+    return n;
+  };
+  const cascade = values.cascade ?? CASCADE_PATHS.find((p) => existsSync(p)) ?? CASCADE_PATHS[0];
+  return {
+    source: values.source,
+    model: values.model!,
+    format: `onnx-${values.format}` as "onnx-fp32" | "onnx-int8" | "onnx-fp16",
+    exportDir: join("artifacts", values.profile!, "export"),
+    cascade,
+    json: values.json!,
+    out: values.out,
+    maxFrames: num("frames", values.frames, true),
+    width: num("width", values.width, true),
+    height: num("height", values.height, true),
+    detectScale: num("detect-scale", values["detect-scale"])!,
+    detectEvery: num("detect-every", values["detect-every"], true)!,
+    scaleFactor: num("scale-factor", values["scale-factor"])!,
+    minNeighbors: num("min-neighbors", values["min-neighbors"], true)!,
+    minSize: num("min-size", values["min-size"], true)!,
+    threads: num("threads", values.threads, true)!,
+    annotate: values.out !== undefined,
+  };
+}
+
+/** Run `deno task infer` with `args`; returns the summary. */
+export async function infer(
+  args: string[],
+  print = (line: string) => console.log(line),
+): Promise<LiveSummary> {
+  const o = parseInferArgs(args);
+  if (!(o.detectEvery >= 1)) throw new ExpectedError(`--detect-every must be ≥ 1, not ${o.detectEvery}`);
+  const run = await openLive(o);
+  const { source } = run;
+  const writer = o.out
+    ? await openVideoWriter(o.out, source.width, source.height, source.fps ?? 25)
+    : undefined;
+  let lastReport = performance.now();
+  try {
+    for (;;) {
+      const next = await run.frames.next();
+      if (next.done) {
+        await writer?.close();
+        report(next.value, o.json, print);
+        return next.value;
+      }
+      const { record, rgb } = next.value;
+      if (writer) await writer.write(rgb);
+      if (o.json) print(JSON.stringify(round(record)));
+      else if (performance.now() - lastReport > 1000) {
+        lastReport = performance.now();
+        console.error(progressLine(record));
+      }
+    }
+  } catch (e) {
+    await writer?.abort();
+    throw e;
+  }
+}
+
+function progressLine(r: FrameRecord): string {
+  const faces = r.faces.map((f) => `${f.label} ${(f.prob * 100).toFixed(0)}%`).join(", ") || "no face";
+  return `frame ${r.frame}: ${faces} (${r.ms.total.toFixed(1)} ms)`;
+}
+
+function report(s: LiveSummary, json: boolean, print: (line: string) => void): void {
+  if (json) return print(JSON.stringify(round(s)));
+  const m = s.summary.ms_median;
+  print(
+    `${s.summary.frames} frames of ${s.summary.source} in ${s.summary.seconds.toFixed(1)} s: ` +
+      `${s.summary.fps.toFixed(1)} FPS (${s.summary.model}, detect every ${s.summary.detect_every}, ` +
+      `scale ${s.summary.detect_scale})`,
+  );
+  print(`median ms: ${Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+}
+
+/** Milliseconds and probabilities to 3 decimals in the JSON lines. */
+function round<T>(x: T): T {
+  return JSON.parse(
+    JSON.stringify(x, (_, v) => typeof v === "number" && !Number.isInteger(v) ? +v.toFixed(3) : v),
+  );
+}
+
+if (import.meta.main) {
+  try {
+    await infer(Deno.args);
+  } catch (e) {
+    if (!isExpected(e) || Deno.env.get("EDGESLIM_VERBOSE") === "1") throw e;
+    console.error(`infer: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * `deno task infer` end to end on a real video (opencv-doc's Megamind.avi) with a small exported
+ * classifier: per-frame JSON (boxes equal to the Haar detector's own, every stage timed), the
+ * summary line, an annotated mp4, crops preprocessed exactly as training images, and the failure
+ * messages (bad model path, missing source, a video that ends before --frames) printed alone.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import sharp from "sharp";
+import { initEngine } from "../pipeline/engine/mod.ts";
+import { buildClassifier } from "../pipeline/models/classifier.ts";
+import { saveModel } from "../pipeline/models/io.ts";
+import * as exportStage from "../pipeline/stages/export.ts";
+import * as fetchStage from "../pipeline/stages/fetch.ts";
+import { cropToInput, decodeImage } from "../pipeline/data/decode.ts";
+import { infer } from "../pipeline/live/infer.ts";
+import { createHaarDetector } from "../pipeline/live/haar.ts";
+import { openFrameSource } from "../pipeline/live/frames.ts";
+import { CASCADE } from "../pipeline/live/opencv_reference.ts";
+import { DATA, testWith } from "./_live_support.ts";
+import { stageContext as context } from "./_stage_context.ts";
+
+const VIDEO = `${DATA}/Megamind.avi`;
+
+/** fetch (synthetic 32×32) → a random classifier → its ONNX fp32 / int8 export; returns the export dir. */
+async function exportedClassifier(base: string): Promise<string> {
+  await initEngine();
+  const fetch = context(
+    "fetch",
+    fetchStage.paramsSchema.parse({ source: "synthetic", size: 32, count_per_class: 12 }),
+    base,
+  );
+  await fetchStage.run(fetch);
+  const train = join(base, "train");
+  const model = buildClassifier({ channels: [4, 8, 16], dropout: 0 }, [32, 32, 3], 2);
+  await saveModel(model, join(train, "tiny"));
+  model.dispose();
+  await Deno.writeTextFile(
+    join(train, "results.part.json"),
+    JSON.stringify({ models: { tiny: { technique: "baseline", checkpoint: "tiny" } } }),
+  );
+  const exp = context(
+    "export",
+    exportStage.paramsSchema.parse({
+      formats: ["onnx-fp32", "onnx-int8"],
+      calibration: { images: 8, methods: ["minmax"] },
+    }),
+    base,
+    { train, fetch: fetch.outDir },
+  );
+  await exportStage.run(exp);
+  return exp.outDir;
+}
+
+testWith("infer: per-frame JSON and summary on Megamind.avi, boxes as the detector's, annotated mp4", [
+  "ffmpeg",
+  "data",
+], async () => {
+  const base = await Deno.makeTempDir({ prefix: "edgeslim_infer_" });
+  try {
+    const exportDir = await exportedClassifier(base);
+    const model = join(exportDir, "tiny", "model.fp32.onnx"), out = join(base, "annotated.mp4");
+    const lines: string[] = [];
+    const args = ["--source", VIDEO, "--model", model, "--json", "--frames", "24", "--detect-scale", "1"];
+    const summary = await infer([...args, "--out", out], (l) => lines.push(l));
+    console.log(lines.slice(0, 2).join("\n") + "\n…\n" + lines.at(-1));
+    assert.equal(lines.length, 25);
+    const frames = lines.slice(0, 24).map((l) => JSON.parse(l));
+    assert.deepEqual(frames.map((f) => f.frame), [...Array(24).keys()]);
+    // The boxes are the cascade's on the same frames (default settings 1.1 / 5 / 60).
+    const detector = await createHaarDetector(CASCADE);
+    const source = await openFrameSource(VIDEO, { maxFrames: 24 });
+    let faces = 0;
+    for await (const f of source) {
+      const want = detector.detect(f.rgb, source.width, source.height, {
+        scaleFactor: 1.1,
+        minNeighbors: 5,
+        minSize: 60,
+        detectScale: 1,
+      });
+      assert.deepEqual(frames[f.index].faces.map((x: { box: number[] }) => x.box), want);
+      faces += want.length;
+    }
+    detector.dispose();
+    assert(faces >= 20, `only ${faces} faces in 24 frames`);
+    for (const f of frames) {
+      for (const k of ["capture", "detect", "preprocess", "classify", "draw", "total"]) {
+        assert(f.ms[k] >= 0, k);
+      }
+      for (const face of f.faces) {
+        assert(["with_mask", "without_mask"].includes(face.label) && face.prob >= 0.5);
+      }
+    }
+    const last = JSON.parse(lines[24]).summary;
+    assert.equal(last.frames, 24);
+    assert(last.fps > 0 && last.ms_median.detect > 0 && summary.summary.frames === 24);
+    const probe = await new Deno.Command("ffprobe", {
+      args: [
+        "-v",
+        "error",
+        "-count_frames",
+        "-show_entries",
+        "stream=nb_read_frames,width,height",
+        "-of",
+        "csv=p=0",
+        out,
+      ],
+    }).output();
+    assert.equal(new TextDecoder().decode(probe.stdout).trim(), "720,528,24");
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});
+
+testWith(
+  "infer: a face crop is preprocessed exactly as a training image of the same pixels",
+  ["data"],
+  async () => {
+    const { data, info } = await sharp(`${DATA}/messi5.jpg`).removeAlpha().raw().toBuffer({
+      resolveWithObject: true,
+    });
+    const rgb = new Uint8Array(data), box = [200, 60, 97, 120] as const;
+    const crop = await sharp(rgb, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .extract({ left: box[0], top: box[1], width: box[2], height: box[3] }).png().toBuffer();
+    const served = await cropToInput(rgb, info.width, info.height, box, 64);
+    const trained = await decodeImage(new Uint8Array(crop), 64);
+    assert.deepEqual(served, trained);
+  },
+);
+
+testWith(
+  "infer: failures print one line naming the cause, no stack trace, exit 1",
+  ["ffmpeg", "data"],
+  async () => {
+    const base = await Deno.makeTempDir({ prefix: "edgeslim_infer_err_" });
+    try {
+      const exportDir = await exportedClassifier(base);
+      const model = join(exportDir, "tiny", "model.fp32.onnx");
+      const cases: [string[], RegExp][] = [
+        [
+          ["--source", VIDEO, "--model", join(base, "nope.onnx")],
+          /^infer: model ".*nope\.onnx" cannot be read/,
+        ],
+        [
+          ["--source", VIDEO, "--model", "teacher_x", "--profile", "nope"],
+          /no export results at "artifacts\/nope\/export/,
+        ],
+        [["--source", join(base, "missing.mp4"), "--model", model], /input ".*missing\.mp4" not found/],
+        [["--source", "/dev/video9", "--model", model], /\/dev\/video9/],
+        [
+          ["--source", VIDEO, "--model", model, "--frames", "400"],
+          /ended after 270 frames, before the 400 asked/,
+        ],
+        [["--model", model], /--source is required/],
+      ];
+      const cli = new URL("../pipeline/live/infer.ts", import.meta.url).pathname;
+      for (const [args, want] of cases) {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", cli, ...args],
+          stdout: "piped",
+          stderr: "piped",
+        })
+          .output();
+        const err = new TextDecoder().decode(out.stderr).trim().split("\n").filter((l) =>
+          !/^(Hi, looks|=+$|\s*$)/.test(l)
+        );
+        console.log(`  ${args.join(" ").replace(base, "<tmp>")}\n    → ${err.at(-1)}`);
+        assert.equal(out.code, 1, err.join("\n"));
+        assert(want.test(err.join("\n")), err.join("\n"));
+        assert(!err.some((l) => /^\s+at /.test(l)), `a stack trace: ${err.join("\n")}`);
+      }
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+);
