@@ -9,7 +9,7 @@ export const DATA = "/usr/share/doc/opencv-doc/examples/data";
 export const PYTHON = "/usr/bin/python3";
 
 /** What a test may need. */
-export type Need = "ffmpeg" | "gst" | "data" | "cv2";
+export type Need = "ffmpeg" | "gst" | "data" | "cv2" | "chromium";
 
 async function succeeds(command: string, args: string[]): Promise<boolean> {
   try {
@@ -24,6 +24,7 @@ const available: Record<Need, boolean> = {
   gst: await succeeds("gst-launch-1.0", ["--version"]) && await succeeds("gst-inspect-1.0", ["--version"]),
   data: await Deno.stat(`${DATA}/Megamind.avi`).then(() => true, () => false),
   cv2: await succeeds(PYTHON, ["-c", "import cv2"]),
+  chromium: await succeeds("chromium", ["--version"]),
 };
 
 const HOW: Record<Need, string> = {
@@ -31,6 +32,7 @@ const HOW: Record<Need, string> = {
   gst: "gst-launch-1.0 (apt-get install gstreamer1.0-tools)",
   data: `${DATA} (apt-get install opencv-doc)`,
   cv2: `${PYTHON} with cv2 (apt-get install python3-opencv)`,
+  chromium: "chromium (apt-get install chromium)",
 };
 
 /** A Deno test that is skipped with a printed reason when a need is missing, and fails then when CI=true. */

@@ -18,6 +18,7 @@ import { createHaarDetector } from "../pipeline/live/haar.ts";
 import { openFrameSource } from "../pipeline/live/frames.ts";
 import { CASCADE } from "../pipeline/live/opencv_reference.ts";
 import { DATA, testWith } from "./_live_support.ts";
+import { Cdp, launch } from "./_chromium.ts";
 import { stageContext as context } from "./_stage_context.ts";
 
 const VIDEO = `${DATA}/Megamind.avi`;
@@ -174,3 +175,60 @@ testWith(
     }
   },
 );
+
+testWith("infer --serve: the live page in Chromium shows the frames, FPS, stage times and labels", [
+  "ffmpeg",
+  "data",
+  "chromium",
+], async () => {
+  const base = await Deno.makeTempDir({ prefix: "edgeslim_serve_" });
+  try {
+    const exportDir = await exportedClassifier(base);
+    const model = join(exportDir, "tiny", "model.fp32.onnx");
+    let seen: { fps: string; rows: number; faces: string[]; image: number[] } | undefined;
+    let checked: Promise<void> = Promise.resolve();
+    const args = ["--source", VIDEO, "--model", model, "--serve", "0", "--detect-scale", "1"];
+    await infer(args, () => {}, (url) => {
+      checked = (async () => {
+        const profile = await Deno.makeTempDir({ dir: base, prefix: "chromium-" });
+        const { child, port } = await launch(url, profile);
+        try {
+          const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+          const page = list.find((p: { type: string }) => p.type === "page");
+          const cdp = await Cdp.open(page.webSocketDebuggerUrl);
+          for (let i = 0; i < 100 && !seen?.faces.length; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+            seen = await cdp.eval<typeof seen>(`({
+              fps: document.getElementById("fps")?.textContent ?? "",
+              rows: document.querySelectorAll("#times tr").length,
+              faces: [...document.querySelectorAll("#faces li")].map((li) => li.textContent),
+              image: [document.getElementById("stream")?.naturalWidth ?? 0, document.getElementById("stream")?.naturalHeight ?? 0],
+            })`).catch(() => undefined);
+          }
+          const shot = await cdp.send("Page.captureScreenshot", { format: "png" });
+          await Deno.writeFile(
+            "/tmp/live_page.png",
+            Uint8Array.from(atob(shot.data), (c) => c.charCodeAt(0)),
+          );
+          await cdp.close();
+        } finally {
+          child.kill();
+          await child.status;
+        }
+      })();
+    });
+    await checked;
+    console.log(`  live page: ${JSON.stringify(seen)} (screenshot /tmp/live_page.png)`);
+    assert(seen, "the page never answered");
+    assert.match(seen.fps, /^\d+\.\d FPS$/);
+    assert(Number(seen.fps.split(" ")[0]) > 0, seen.fps);
+    assert.equal(seen.rows, 7); // header + capture, detect, preprocess, classify, draw, total
+    assert(
+      seen.faces.length > 0 && seen.faces.every((f) => /^with(out)?_mask \d+% at \d+/.test(f)),
+      seen.faces.join(),
+    );
+    assert.deepEqual(seen.image, [720, 528]);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});

@@ -5,10 +5,13 @@
  *     [--format fp32|int8] [--profile quick] [--json] [--out annotated.mp4] [--frames N]
  *     [--detect-scale 0.5] [--detect-every 1] [--scale-factor 1.1] [--min-neighbors 5]
  *     [--min-size 60] [--cascade haarcascade_frontalface_default.xml] [--width W --height H]
+ *     [--serve PORT]
  *
  * `--json` prints one JSON object per frame (faces with box, label, prob; ms per stage) and a
  * final summary line (frames, FPS, per-stage medians); without it a line per second goes to
- * stderr and the summary table at the end. An expected failure (no camera, no ffmpeg, a bad
+ * stderr and the summary table at the end. `--serve PORT` shows the annotated stream, FPS and
+ * per-stage times on http://127.0.0.1:PORT/ while it runs (0: a free port; the URL goes to stderr).
+ * An expected failure (no camera, no ffmpeg, a bad
  * model path, a video that ends before `--frames`) prints its message alone and exits 1.
  */
 import { existsSync } from "node:fs";
@@ -17,6 +20,7 @@ import { parseArgs } from "node:util";
 import { ExpectedError, isExpected } from "../core/errors.ts";
 import { type FrameRecord, type LiveSummary, openLive } from "./run_live.ts";
 import { openVideoWriter } from "./video_writer.ts";
+import { startLiveServer } from "./serve.ts";
 
 /** Where Debian, JetPack and pip builds of OpenCV put the frontal-face cascade. */
 export const CASCADE_PATHS = [
@@ -41,6 +45,7 @@ export function parseInferArgs(args: string[]) {
       cascade: { type: "string" },
       json: { type: "boolean", default: false },
       out: { type: "string" },
+      serve: { type: "string" },
       frames: { type: "string" },
       width: { type: "string" },
       height: { type: "string" },
@@ -85,14 +90,19 @@ export function parseInferArgs(args: string[]) {
     minNeighbors: num("min-neighbors", values["min-neighbors"], true)!,
     minSize: num("min-size", values["min-size"], true)!,
     threads: num("threads", values.threads, true)!,
-    annotate: values.out !== undefined,
+    serve: num("serve", values.serve, true),
+    annotate: values.out !== undefined || values.serve !== undefined,
   };
 }
 
-/** Run `deno task infer` with `args`; returns the summary. */
+/**
+ * Run `deno task infer` with `args`; returns the summary. JSON and summary lines go to `print`;
+ * with `--serve`, `onServe` gets the page's URL once it listens.
+ */
 export async function infer(
   args: string[],
   print = (line: string) => console.log(line),
+  onServe = (url: string) => console.error(`live page: ${url}`),
 ): Promise<LiveSummary> {
   const o = parseInferArgs(args);
   if (!(o.detectEvery >= 1)) throw new ExpectedError(`--detect-every must be ≥ 1, not ${o.detectEvery}`);
@@ -101,6 +111,8 @@ export async function infer(
   const writer = o.out
     ? await openVideoWriter(o.out, source.width, source.height, source.fps ?? 25)
     : undefined;
+  const server = o.serve !== undefined ? startLiveServer(o.serve) : undefined;
+  if (server) onServe(server.url);
   let lastReport = performance.now();
   try {
     for (;;) {
@@ -112,6 +124,7 @@ export async function infer(
       }
       const { record, rgb } = next.value;
       if (writer) await writer.write(rgb);
+      if (server) await server.publish(rgb, source.width, source.height, record);
       if (o.json) print(JSON.stringify(round(record)));
       else if (performance.now() - lastReport > 1000) {
         lastReport = performance.now();
@@ -121,6 +134,8 @@ export async function infer(
   } catch (e) {
     await writer?.abort();
     throw e;
+  } finally {
+    await server?.close();
   }
 }
 
