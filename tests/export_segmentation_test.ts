@@ -35,7 +35,8 @@ async function exportFixture(base: string) {
   const params = exportStage.paramsSchema.parse({
     parity_images: 4,
     litert_images: 6,
-    calibration: { images: 8, pick_images: 5 },
+    // Two clippings: one candidate each (named by the percentile) beside min/max.
+    calibration: { images: 8, pick_images: 5, percentile: [99.99, 99.5] },
   });
   const ctx = context("seg_export", params, base, { train, fetch });
   const t0 = performance.now();
@@ -80,14 +81,21 @@ Deno.test("seg export: all formats, parity, int8 by Dice, ONNX Dice = tfjs Dice,
         assertEquals(r.test_images, f.startsWith("tflite") ? 6 : undefined, `${name} ${f}`);
       }
 
-      // int8: picked by fake-quant val Dice (both candidates are int16-safe), and the log says so.
+      // int8: picked by fake-quant val Dice (every candidate is int16-safe), and the log says so.
       const c = e.int8_candidates, pick = e.int8_pick!;
-      const other = pick.method === "minmax" ? "percentile" : "minmax";
-      assert(c[pick.method]!.fake_quant_val_dice! >= c[other]!.fake_quant_val_dice!, JSON.stringify(c));
+      assertEquals(Object.keys(c), ["minmax", "percentile-99.99", "percentile-99.5"]);
+      for (const other of Object.values(c)) {
+        assert(c[pick.method]!.fake_quant_val_dice! >= other.fake_quant_val_dice!, JSON.stringify(c));
+        assertEquals(other.val_images, 5);
+      }
       assert(pick.reason.includes(`fake-quant val dice ${c[pick.method]!.fake_quant_val_dice!.toFixed(4)}`));
       assert(lines.some((l) => l.startsWith(`${name}: int8 pick ${pick.method} (`) && l.includes("dice")));
       assertEquals(e.formats["onnx-int8"], c[pick.method]);
-      assertEquals([c.minmax!.val_images, c.percentile!.val_images], [5, 5]);
+      // TFLite int8 takes the pick's clipping, the first percentile when the pick is min/max.
+      assertEquals(
+        e.formats["tflite-int8"]!.calibration,
+        pick.method === "minmax" ? "percentile-99.99" : pick.method,
+      );
 
       // fp32 ONNX Dice = tfjs Dice on the same test images, both scored at the data set's side.
       const model = await loadModel(join(train, name));
@@ -191,7 +199,8 @@ async function onnxChecker(paths: string[]) {
   const out = await new Deno.Command(python, { args: ["-c", script, ...paths] }).output();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   console.log(text.trim());
-  assert(out.success && paths.length === Object.keys(SEG_MODELS).length * 4, `onnx.checker failed:\n${text}`);
+  // fp32, fp16 and the three int8 candidates of each model.
+  assert(out.success && paths.length === Object.keys(SEG_MODELS).length * 5, `onnx.checker failed:\n${text}`);
 }
 
 Deno.test("seg export: TFLite int8 of a full-size depthwise U-Net before training runs in LiteRT.js", async () => {
