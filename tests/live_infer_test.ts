@@ -19,6 +19,10 @@ import { openFrameSource } from "../pipeline/live/frames.ts";
 import { CASCADE } from "../pipeline/live/opencv_reference.ts";
 import { DATA, testWith } from "./_live_support.ts";
 import { Cdp, launch } from "./_chromium.ts";
+import * as liveStage from "../pipeline/stages/live.ts";
+import { buildDocument } from "../pipeline/report/document.ts";
+import { renderMarkdown } from "../pipeline/report/markdown.ts";
+import { fullResults } from "./report_fixture.ts";
 import { stageContext as context } from "./_stage_context.ts";
 
 const VIDEO = `${DATA}/Megamind.avi`;
@@ -232,3 +236,64 @@ testWith("infer --serve: the live page in Chromium shows the frames, FPS, stage 
     await Deno.remove(base, { recursive: true });
   }
 });
+
+testWith(
+  "live stage: every variant × format timed on the video, a strip kept, and the report's live section",
+  [
+    "ffmpeg",
+    "data",
+  ],
+  async () => {
+    const base = await Deno.makeTempDir({ prefix: "edgeslim_live_stage_" });
+    try {
+      const exportDir = await exportedClassifier(base);
+      const params = liveStage.paramsSchema.parse({ frames: 12, variants: ["tiny"], strip: 2 });
+      const ctx = context("live", params, base, { export: exportDir });
+      await liveStage.run(ctx);
+      const part = JSON.parse(
+        await Deno.readTextFile(join(ctx.outDir, "results.part.json")),
+      ) as liveStage.LivePart;
+      console.log(ctx.lines.join("\n"));
+      assert.deepEqual(part.runs.map((r) => `${r.variant} ${r.format} ${r.frames}`), [
+        "tiny onnx-fp32 12",
+        "tiny onnx-int8 12",
+      ]);
+      for (const r of part.runs) {
+        assert(r.fps > 0 && r.faces > 0 && r.ms_median.detect > 0, JSON.stringify(r));
+        assert.equal(r.classifier_fps, 1000 / r.ms_median.classify);
+      }
+      assert.deepEqual(part.strip.map((s) => s.frame), [3, 9]);
+      const strip = await Promise.all(part.strip.map(async (s) => ({
+        file: `figures/live/${s.file.split("/").pop()}`,
+        png: await Deno.readFile(join(ctx.outDir, s.file)),
+        caption: s.caption,
+      })));
+      assert.deepEqual((await sharp(strip[0].png).metadata()).width, 320);
+      // The report: the live section's table (ours, then the seed's columns) and both figures.
+      const results = fullResults();
+      results.extra = {
+        ...results.extra,
+        live: { ...part, runs: part.runs.map((r) => ({ ...r, variant: "teacher" })) },
+      };
+      for (const lang of ["en", "ko"] as const) {
+        const doc = await buildDocument(results, lang, { liveStrip: strip });
+        const md = renderMarkdown(doc);
+        const at = md.indexOf(lang === "en" ? "## Live inference" : "## 실시간 추론");
+        assert(at > 0, `no live section (${lang})`);
+        const section = md.slice(at, md.indexOf("\n## ", at + 5));
+        const row = section.split("\n").find((l) => l.startsWith("| teacher") && l.includes("onnx-fp32"))!;
+        assert(
+          row.includes(part.runs[0].fps.toFixed(1)) && row.includes("5.1") && row.includes("25.71"),
+          row,
+        );
+        assert(
+          doc.figures.some((f) => f.name === `live_stages.${lang}`) &&
+            doc.figures.some((f) => f.name === `live_fps.${lang}`),
+        );
+        assert(section.includes("frame-0003.png"), section);
+      }
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+);

@@ -18,6 +18,8 @@ import type { SampleImage } from "./images.ts";
 import { describeObject, kvTable } from "./describe.ts";
 import { isRecord } from "./variants.ts";
 import { type SegmentationInput, segmentationSection } from "./segmentation.ts";
+import { liveSection, type LiveStripImage } from "./live.ts";
+import type { LivePart } from "../stages/live.ts";
 import {
   comparisonSection,
   conclusionSection,
@@ -63,6 +65,8 @@ export interface BuildOptions {
   environment?: ReportEnvironment;
   /** The segmentation track (seed 000) and its overlay grid, when results.json has one. */
   segmentation?: SegmentationInput;
+  /** Annotated frames of the live stage (read from its out folder by the report stage). */
+  liveStrip?: LiveStripImage[];
   /** Show the classification track's sections; false when results.json has only the segmentation track. @default true */
   classification?: boolean;
 }
@@ -162,6 +166,14 @@ async function classificationSections(results: Results, lang: Lang, options: Bui
   blocks.push({ kind: "heading", level: 2, text: t(lang, "bench.heading"), id: "bench" });
   const device = await devicesSection(results, lang);
   blocks.push(...(device.length > 0 ? device : [notice(lang, "bench", statusOf(results, "bench"))]));
+  const live = results.extra?.live;
+  blocks.push(
+    ...await liveSection(
+      live ? { ...live, task: "classification" } as LivePart : undefined,
+      options.liveStrip ?? [],
+      lang,
+    ),
+  );
   blocks.push(...conclusionSection(results, lang, { segmentation: options.segmentation !== undefined }));
   return blocks;
 }

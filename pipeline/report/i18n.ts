@@ -224,6 +224,29 @@ const en = {
   "stage.seg_compress": "U-Net compression (seg_compress)",
   "stage.seg_export": "U-Net export (seg_export)",
   "stage.seg_bench": "U-Net benchmark (seg_bench)",
+  "stage.live": "Live inference (live)",
+  "live.heading": "Live inference (seed 003's camera loop)",
+  "live.intro":
+    "The seed ran its classifier live on a Jetson Nano: camera frames, faces found with OpenCV's Haar cascade, then each face classified. Here the same loop runs on {video} scaled to {width}×{height}, {frames} frames per run (Haar {scaleFactor} / {minNeighbors} / {minSize}, detection on the frame scaled by {detectScale}, every {detectEvery} frame(s)), per variant and format on “{device}”. Every number of ours is a median over those frames, read from results.json; the seed's figures are in the columns marked “{seed}”.",
+  "live.hidden":
+    "What a classifier-only figure hides: {variant} {format} classifies the faces of a frame in {classify} ms ({classifierFps} /s), yet the whole frame takes {total} ms ({fps} FPS end to end); detection alone is {detect} ms.",
+  "live.variant": "Variant",
+  "live.format": "Format",
+  "live.fps": "FPS (end to end)",
+  "live.classifierFps": "Classifier alone (/s)",
+  "live.faces": "Faces",
+  "live.seedFps": "FPS",
+  "live.seedMs": "classifier ms",
+  "live.stages.caption":
+    "Median milliseconds of each stage of a frame, per variant and format: capture, Haar detection, crop + resize, classification, drawing.",
+  "live.fps.caption":
+    "End-to-end FPS against the classifier-only rate (1000 / median classify ms), log scale.",
+  "live.strip": "Annotated frames of the first run",
+  "live.kind.endToEnd": "end to end",
+  "live.kind.classifier": "classifier alone",
+  "fig.ms": "ms (median)",
+  "fig.stage": "Stage",
+  "fig.rate": "frames or faces per second",
   "seg.heading": "U-Net segmentation (seed 000)",
   "seg.intro":
     "The seed compares a standard U-Net with one whose convolutions are depthwise separable, and eight other lightweight techniques, by test Dice and the combined loss BCE + (1 − Dice), then runs the U-Net on a Raspberry Pi 4 through TensorFlow Lite. Every number of ours below is read from the segmentation track of results.json; the seed's own figures are in columns marked “seed 000”.",
@@ -504,6 +527,28 @@ const ko: Record<StringKey, string> = {
   "stage.seg_compress": "U-Net 경량화 (seg_compress)",
   "stage.seg_export": "U-Net 변환 (seg_export)",
   "stage.seg_bench": "U-Net 벤치마크 (seg_bench)",
+  "stage.live": "실시간 추론 (live)",
+  "live.heading": "실시간 추론 (시드 003의 카메라 루프)",
+  "live.intro":
+    "시드는 분류기를 Jetson Nano에서 실시간으로 실행했습니다: 카메라 프레임에서 OpenCV Haar cascade로 얼굴을 찾고, 얼굴마다 분류합니다. 여기서는 같은 루프를 {video}를 {width}×{height}로 맞춘 영상에서 실행마다 {frames}프레임씩(Haar {scaleFactor} / {minNeighbors} / {minSize}, 검출은 {detectScale}배로 줄인 프레임에서 {detectEvery}프레임마다), 변형과 형식별로 “{device}”에서 실행했습니다. 우리 수치는 모두 그 프레임들의 중앙값이며 results.json에서 읽었고, 시드의 수치는 “{seed}” 열에 따로 적었습니다.",
+  "live.hidden":
+    "분류기만 잰 수치가 가리는 것: {variant} {format}은 한 프레임의 얼굴을 {classify} ms에 분류하지만({classifierFps} /s), 프레임 전체는 {total} ms가 걸립니다(종단 간 {fps} FPS). 검출만 {detect} ms입니다.",
+  "live.variant": "변형",
+  "live.format": "형식",
+  "live.fps": "FPS (종단 간)",
+  "live.classifierFps": "분류기만 (/s)",
+  "live.faces": "얼굴 수",
+  "live.seedFps": "FPS",
+  "live.seedMs": "분류기 ms",
+  "live.stages.caption":
+    "프레임 한 장의 단계별 중앙값(ms), 변형과 형식별: 캡처, Haar 검출, 자르기 + 크기 조정, 분류, 그리기.",
+  "live.fps.caption": "종단 간 FPS와 분류기만의 속도(1000 / 분류 중앙값 ms), 로그 눈금.",
+  "live.strip": "첫 실행의 주석 달린 프레임",
+  "live.kind.endToEnd": "종단 간",
+  "live.kind.classifier": "분류기만",
+  "fig.ms": "ms (중앙값)",
+  "fig.stage": "단계",
+  "fig.rate": "초당 프레임 또는 얼굴",
   "seg.heading": "U-Net 분할 (시드 000)",
   "seg.intro":
     "시드는 표준 U-Net과 합성곱을 Depthwise separable로 바꾼 U-Net, 그리고 다른 8가지 경량화 기법을 테스트 Dice와 결합 손실 BCE + (1 − Dice)로 비교하고, TensorFlow Lite로 Raspberry Pi 4에서 실행했습니다. 아래의 우리 수치는 모두 results.json의 분할 결과에서 읽은 값이며, 시드 문서의 수치는 “시드 000” 열에 따로 적었습니다.",

@@ -8,6 +8,7 @@ import type { ResultsFile, TrackView } from "../core/types.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
 import type { PrimaryFields } from "../tasks/primary.ts";
 import type { BenchMeasures, BenchPart } from "./bench.ts";
+import type { LivePart } from "./live.ts";
 import type { CompressFacts, CompressPart } from "./compress.ts";
 import type { ExportPart } from "./export.ts";
 import type { TrainPart } from "./train.ts";
@@ -58,6 +59,7 @@ export interface StageExtras {
   compress?: Loose<Omit<CompressPart, "task" | "rows" | "models">>;
   export?: Loose<Omit<ExportPart, "task">>;
   bench?: Loose<Omit<BenchPart, "task" | "rows">>;
+  live?: Omit<LivePart, "task">;
   [stage: string]: Record<string, unknown> | undefined;
 }
 

@@ -21,6 +21,7 @@ import { loadResultsFile } from "../report/load.ts";
 import { renderMarkdown } from "../report/markdown.ts";
 import { type OverlayGrid, overlayGrid } from "../report/overlay.ts";
 import type { SegmentationInput } from "../report/segmentation.ts";
+import type { LiveStripImage } from "../report/live.ts";
 import {
   chosenPredictions,
   predictionSources,
@@ -75,6 +76,12 @@ export async function run(ctx: StageContext<ReportParams>): Promise<StageResult>
       files.push(image.file);
     }
   }
+  const liveStrip = await liveStripImages(ctx, results);
+  for (const image of liveStrip) {
+    await Deno.mkdir(`${ctx.outDir}/figures/live`, { recursive: true });
+    await Deno.writeFile(`${ctx.outDir}/${image.file}`, image.png);
+    files.push(image.file);
+  }
   const environment = await reportEnvironment(ctx.root);
 
   const docs: ReportDocument[] = [];
@@ -86,6 +93,7 @@ export async function run(ctx: StageContext<ReportParams>): Promise<StageResult>
       environment,
       segmentation,
       classification,
+      liveStrip,
     });
     docs.push(doc);
     for (const fig of doc.figures) {
@@ -151,6 +159,26 @@ async function overlays(ctx: StageContext<ReportParams>, track: SegTrack): Promi
     await Deno.mkdir(`${ctx.outDir}/figures/segmentation`, { recursive: true });
   }
   return grid;
+}
+
+/** The live stage's strip of annotated frames (from its out folder), as figures/live/*.png. */
+async function liveStripImages(ctx: StageContext<ReportParams>, results: Results): Promise<LiveStripImage[]> {
+  const strip = results.extra?.live?.strip ?? [];
+  const dir = ctx.depDirs[results.stage_names?.live ?? "live"];
+  if (!strip.length || !dir) return [];
+  const images: LiveStripImage[] = [];
+  for (const s of strip) {
+    try {
+      images.push({
+        file: `figures/live/${s.file.split("/").pop()}`,
+        png: await Deno.readFile(`${dir}/${s.file}`),
+        caption: s.caption,
+      });
+    } catch {
+      ctx.log.warn(`report: live strip image "${dir}/${s.file}" is missing; left out`);
+    }
+  }
+  return images;
 }
 
 function segmentationSummary(s: SegmentationInput): Record<string, unknown> {
