@@ -1,7 +1,9 @@
 /**
  * `deno task notebooks`: strip the outputs of every notebooks/*.ipynb (committed notebooks carry
  * none), install the Deno Jupyter kernel, then execute each notebook headless with
- * `jupyter nbconvert --execute` into a temp folder. Exits non-zero when any cell fails.
+ * `jupyter nbconvert --execute` into a temp folder. Exits non-zero when any cell fails, when an
+ * executed code cell saved no output (every cell shows something, through `show()`; a cell
+ * marked `// no output` is exempt), or when a notebook takes longer than BUDGET_S.
  * Needs Debian's jupyter-nbconvert and python3-ipykernel.
  */
 import { dirname, join } from "node:path";
@@ -17,6 +19,19 @@ export function stripOutputs(nb: { cells: Record<string, unknown>[] }): boolean 
     cell.execution_count = null;
   }
   return changed;
+}
+
+/** Seconds one notebook may take on the quick settings (2 cores). */
+export const BUDGET_S = 180;
+
+/** Code cells of an executed notebook that saved no output (and are not marked `// no output`), by number. */
+export function silentCells(nb: { cells: Record<string, unknown>[] }): number[] {
+  const code = nb.cells.filter((c) => c.cell_type === "code");
+  return code.flatMap((c, i) => {
+    const source = Array.isArray(c.source) ? c.source.join("") : String(c.source ?? "");
+    const outputs = (c.outputs as unknown[] | undefined) ?? [];
+    return outputs.length === 0 && !source.includes("// no output") ? [i + 1] : [];
+  });
 }
 
 async function sh(cmd: string, args: string[], cwd: string): Promise<boolean> {
@@ -51,8 +66,17 @@ if (import.meta.main) {
       out,
       join(dir, name),
     ], dir);
-    console.log(`${ok ? "ok" : "FAILED"} ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    if (!ok) failed.push(name);
+    const seconds = (performance.now() - t0) / 1000;
+    const silent = ok ? silentCells(JSON.parse(await Deno.readTextFile(join(out, name)))) : [];
+    const why = !ok
+      ? "a cell failed"
+      : silent.length
+      ? `code cell(s) ${silent.join(", ")} saved no output`
+      : seconds > BUDGET_S
+      ? `over the ${BUDGET_S} s budget`
+      : "";
+    console.log(`${why ? "FAILED" : "ok"} ${name} (${seconds.toFixed(1)} s)${why ? `: ${why}` : ""}`);
+    if (why) failed.push(name);
   }
   console.log(`executed notebooks are in ${out}`);
   if (failed.length > 0) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { stripOutputs } from "../notebooks/run.ts";
+import { silentCells, stripOutputs } from "../notebooks/run.ts";
 
 const NOTEBOOKS = [
   "training",
@@ -36,4 +36,26 @@ Deno.test("notebooks: stripOutputs clears outputs and counts", () => {
   };
   assert.equal(stripOutputs(nb), true);
   assert.deepEqual(nb.cells[0], { cell_type: "code", outputs: [], execution_count: null });
+});
+
+Deno.test("notebooks: an executed code cell without output is reported, unless marked // no output", () => {
+  const nb = {
+    cells: [
+      { cell_type: "code", source: ["x"], outputs: [{ output_type: "display_data" }] },
+      { cell_type: "markdown", source: ["# t"] },
+      { cell_type: "code", source: ["await show(y);"], outputs: [] },
+      { cell_type: "code", source: ["const z = 1; // no output"], outputs: [] },
+    ],
+  };
+  assert.deepEqual(silentCells(nb), [2]);
+});
+
+Deno.test("notebooks: every code cell shows its result through show() (the kernel can drop a last expression)", async () => {
+  for (const name of NOTEBOOKS) {
+    const nb = JSON.parse(await Deno.readTextFile(`notebooks/${name}.ipynb`));
+    for (const [i, cell] of nb.cells.filter((c: { cell_type: string }) => c.cell_type === "code").entries()) {
+      const source = cell.source.join("");
+      assert(source.includes("await show(") || source.includes("// no output"), `${name} code cell ${i + 1}`);
+    }
+  }
 });

@@ -1,0 +1,185 @@
+/**
+ * What the inference notebooks call (the seed's `infer_webcam` / `infer_csi_camera` and its
+ * "time 100 inferences"): the live loop of `deno task infer` on a source with a few annotated
+ * frames kept, the classifier alone timed over N runs, and both shown as cell outputs (HTML
+ * tables and inline PNGs, which nbconvert's HTML and GitHub show too).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import sharp from "sharp";
+import { toFloatBatch } from "../data/dataset.ts";
+import { percentile } from "../bench/stats.ts";
+import type { JupyterDisplayable } from "../report/notebook.ts";
+import { type SeedExperiment, seedFigure } from "../report/seed_figures.ts";
+import { openClassifier } from "./classifier.ts";
+import { CASCADE_PATHS } from "./infer.ts";
+import { type LiveSummary, openLive } from "./run_live.ts";
+
+/** One variant run live: its summary and a few annotated frames (PNG). */
+export interface LiveDemo {
+  variant: string;
+  format: string;
+  summary: LiveSummary["summary"];
+  frames: { frame: number; png: Uint8Array; caption: string }[];
+}
+
+/** Where the quick pipeline's exports are, relative to the notebook folder's `root`. */
+export function exportDirOf(root: string, profile = "quick"): string {
+  return join(root, "artifacts", profile, "export");
+}
+
+/** Whether the export stage has run for `profile` (the notebooks need its ONNX files). */
+export function exportsReady(root: string, profile = "quick"): boolean {
+  return existsSync(join(exportDirOf(root, profile), "results.part.json"));
+}
+
+/**
+ * Run `variant` live on `source` (a video, `/dev/video0`, `csi`, …) for `frames` frames at
+ * 640×480, keeping `keep` annotated frames.
+ */
+export async function liveDemo(o: {
+  root: string;
+  source: string;
+  variant: string;
+  format?: "onnx-fp32" | "onnx-int8";
+  frames?: number;
+  keep?: number;
+  profile?: string;
+}): Promise<LiveDemo> {
+  const frames = o.frames ?? 60, keep = o.keep ?? 3, format = o.format ?? "onnx-fp32";
+  const wanted = new Set(Array.from({ length: keep }, (_, i) => Math.floor((i + 0.5) * frames / keep)));
+  const run = await openLive({
+    source: o.source,
+    width: 640,
+    height: 480,
+    maxFrames: frames,
+    model: o.variant,
+    format,
+    exportDir: exportDirOf(o.root, o.profile),
+    cascade: CASCADE_PATHS.find((p) => existsSync(p)) ?? CASCADE_PATHS[0],
+    scaleFactor: 1.1,
+    minNeighbors: 5,
+    minSize: 60,
+    detectScale: 0.5,
+    detectEvery: 1,
+    annotate: true,
+  });
+  const kept: LiveDemo["frames"] = [];
+  for (;;) {
+    const next = await run.frames.next();
+    if (next.done) return { variant: o.variant, format, summary: next.value.summary, frames: kept };
+    const { record, rgb } = next.value;
+    if (!wanted.has(record.frame)) continue;
+    const png = await sharp(rgb, { raw: { width: 640, height: 480, channels: 3 } }).resize(320).png()
+      .toBuffer();
+    const labels = record.faces.map((f) => `${f.label} ${(f.prob * 100).toFixed(0)}%`).join(", ") ||
+      "no face";
+    kept.push({
+      frame: record.frame,
+      png: new Uint8Array(png),
+      caption: `#${record.frame} ${o.variant}: ${labels}`,
+    });
+  }
+}
+
+/**
+ * The classifier alone, as the seed timed it: one input (a mid-grey crop: a CNN's time does not
+ * depend on the pixels) classified `runs` times after 10 warm-up runs; mean and median ms.
+ */
+export async function timeInferences(o: {
+  root: string;
+  variants: string[];
+  runs?: number;
+  profile?: string;
+}): Promise<{ variant: string; mean_ms: number; median_ms: number; fps: number }[]> {
+  const out = [];
+  for (const variant of o.variants) {
+    const c = await openClassifier(variant, {
+      exportDir: exportDirOf(o.root, o.profile),
+      format: "onnx-fp32",
+    });
+    const crop = toFloatBatch(new Uint8Array(c.size * c.size * 3).fill(128), [0], c.size);
+    for (let i = 0; i < 10; i++) await c.classify(crop, 1);
+    const times: number[] = [];
+    for (let i = 0; i < (o.runs ?? 100); i++) {
+      const t0 = performance.now();
+      await c.classify(crop, 1);
+      times.push(performance.now() - t0);
+    }
+    await c.dispose();
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    out.push({
+      variant,
+      mean_ms: mean,
+      median_ms: percentile(times.sort((a, b) => a - b), 50),
+      fps: 1000 / mean,
+    });
+  }
+  return out;
+}
+
+/** The live runs' per-stage medians and FPS, beside the seed's Jetson Nano FPS of that experiment. */
+export function timingTable(runs: LiveDemo[], experiment: SeedExperiment): JupyterDisplayable {
+  const stages = ["capture", "detect", "preprocess", "classify", "draw", "total"] as const;
+  const head = [
+    "variant",
+    "format",
+    "frames",
+    "FPS",
+    ...stages.map((s) => `${s} ms`),
+    "seed FPS (Jetson Nano)",
+  ];
+  const rows = runs.map((r) => [
+    r.variant,
+    r.format,
+    String(r.summary.frames),
+    r.summary.fps.toFixed(1),
+    ...stages.map((s) => r.summary.ms_median[s].toFixed(2)),
+    seedFigure(experiment, r.variant)?.fps?.toFixed(1) ?? "—",
+  ]);
+  return htmlTable(head, rows);
+}
+
+/** The N-run classifier timing beside the seed's figures of that experiment (its 100-run mean ms). */
+export function inferenceTable(
+  times: Awaited<ReturnType<typeof timeInferences>>,
+  experiment: SeedExperiment,
+): JupyterDisplayable {
+  return htmlTable(
+    ["variant", "mean ms", "median ms", "classifications / s", "seed ms (Jetson Nano)"],
+    times.map((t) => [
+      t.variant,
+      t.mean_ms.toFixed(3),
+      t.median_ms.toFixed(3),
+      t.fps.toFixed(0),
+      seedFigure(experiment, t.variant)?.latency_ms?.toFixed(2) ?? "—",
+    ]),
+  );
+}
+
+/** Annotated frames inline (PNG data URIs). */
+export function framesView(runs: LiveDemo[]): JupyterDisplayable {
+  const figures = runs.flatMap((r) => r.frames).map((f) =>
+    `<figure style="display:inline-block;margin:4px"><img src="data:image/png;base64,${base64(f.png)}" ` +
+    `width="320" alt="${escape(f.caption)}"><figcaption>${escape(f.caption)}</figcaption></figure>`
+  );
+  return { [Symbol.for("Jupyter.display")]: () => ({ "text/html": figures.join("") || "<p>no frames</p>" }) };
+}
+
+function htmlTable(head: string[], rows: string[][]): JupyterDisplayable {
+  const html = `<table><thead><tr>${head.map((h) => `<th>${escape(h)}</th>`).join("")}</tr></thead><tbody>` +
+    rows.map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join("")}</tr>`).join("") +
+    "</tbody></table>";
+  const text = [head, ...rows].map((r) => r.join(" | ")).join("\n");
+  return { [Symbol.for("Jupyter.display")]: () => ({ "text/html": html, "text/plain": text }) };
+}
+
+function escape(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
