@@ -23,6 +23,7 @@ import * as liveStage from "../pipeline/stages/live.ts";
 import { buildDocument } from "../pipeline/report/document.ts";
 import { renderMarkdown } from "../pipeline/report/markdown.ts";
 import { fullResults } from "./report_fixture.ts";
+import { SEG_MODELS, segDataset, segTrain } from "./_seg_fixture.ts";
 import { stageContext as context } from "./_stage_context.ts";
 
 const VIDEO = `${DATA}/Megamind.avi`;
@@ -297,3 +298,44 @@ testWith(
     }
   },
 );
+
+testWith("infer --task segmentation: a U-Net's mask per frame, timed per stage; a U-Net is no classifier", [
+  "ffmpeg",
+  "data",
+], async () => {
+  const base = await Deno.makeTempDir({ prefix: "edgeslim_infer_seg_" });
+  try {
+    await initEngine();
+    const fetch = await segDataset(base), train = await segTrain(base);
+    const exp = context(
+      "seg_export",
+      exportStage.paramsSchema.parse({ formats: ["onnx-fp32"], parity_images: 2 }),
+      base,
+      {
+        train,
+        fetch,
+      },
+    );
+    await exportStage.run(exp);
+    const unet = join(exp.outDir, Object.keys(SEG_MODELS)[0], "model.fp32.onnx");
+    const lines: string[] = [];
+    const args = ["--task", "segmentation", "--source", VIDEO, "--model", unet, "--json", "--frames", "8"];
+    await infer([...args, "--out", join(base, "seg.mp4")], (l) => lines.push(l));
+    console.log(`  ${lines[0]}\n  ${lines.at(-1)}`);
+    const frames = lines.slice(0, 8).map((l) => JSON.parse(l));
+    for (const f of frames) {
+      assert(f.foreground >= 0 && f.foreground <= 1);
+      assert.deepEqual(Object.keys(f.ms), ["capture", "preprocess", "segment", "draw", "total"]);
+    }
+    assert.equal(JSON.parse(lines[8]).summary.frames, 8);
+    let message = "";
+    try {
+      await infer(["--source", VIDEO, "--model", unet, "--frames", "1"], () => {});
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.match(message, /is not a classifier exported by edgeslim/);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openLive } from "./run_live.ts";
+import { openSegmentLive } from "./segment_live.ts";
 import {
   CASCADE,
   decodeVideo,
@@ -72,3 +73,28 @@ for (const s of SETTINGS) {
 console.log(
   `python3-opencv ${await pythonOpenCvVersion()} (${native.threads} threads), same ${frames.count} frames`,
 );
+
+// Seed 000's real-time U-Net (about 8.5 FPS on a Raspberry Pi 4): the same frames through the U-Nets.
+const segExport = join("artifacts", values.profile!, "seg_export");
+console.log(`\nU-Nets of ${segExport} on the same video at 640x480 (${values.format}), median ms:`);
+console.log("| U-Net | frames | FPS | capture | preprocess | segment | draw | total |");
+console.log("|---|---|---|---|---|---|---|---|");
+for (const model of ["unet_standard", "unet_depthwise", "unet_small"]) {
+  const run = await openSegmentLive({
+    source: VIDEO,
+    width: 640,
+    height: 480,
+    model,
+    exportDir: segExport,
+    format: `onnx-${values.format}` as "onnx-fp32",
+    annotate: true,
+  });
+  for (;;) {
+    const next = await run.frames.next();
+    if (!next.done) continue;
+    const { frames: n, fps, ms_median: m } = next.value.summary;
+    const cells = [m.capture, m.preprocess, m.segment, m.draw, m.total].map((v) => v.toFixed(2));
+    console.log(`| ${model} | ${n} | ${fps.toFixed(1)} | ${cells.join(" | ")} |`);
+    break;
+  }
+}

@@ -19,6 +19,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ExpectedError, isExpected } from "../core/errors.ts";
 import { type FrameRecord, type LiveSummary, openLive } from "./run_live.ts";
+import { openSegmentLive, type SegFrameRecord, type SegSummary } from "./segment_live.ts";
+import type { FrameSource } from "./frames.ts";
 import { openVideoWriter } from "./video_writer.ts";
 import { startLiveServer } from "./serve.ts";
 
@@ -39,7 +41,8 @@ export function parseInferArgs(args: string[]) {
     args,
     options: {
       source: { type: "string" },
-      model: { type: "string", default: "teacher_p50" },
+      task: { type: "string", default: "classification" },
+      model: { type: "string" },
       format: { type: "string", default: "fp32" },
       profile: { type: "string", default: "quick" },
       cascade: { type: "string" },
@@ -61,6 +64,10 @@ export function parseInferArgs(args: string[]) {
   });
   if (values.help) throw new ExpectedError(USAGE);
   if (!values.source) throw new ExpectedError(`--source is required\n${USAGE}`);
+  if (!["classification", "segmentation"].includes(values.task!)) {
+    throw new ExpectedError(`--task must be classification or segmentation, not "${values.task}"`);
+  }
+  const segmentation = values.task === "segmentation";
   if (!["fp32", "int8", "fp16"].includes(values.format!)) {
     throw new ExpectedError(`--format must be fp32, int8 or fp16, not "${values.format}"`);
   }
@@ -75,9 +82,10 @@ export function parseInferArgs(args: string[]) {
   const cascade = values.cascade ?? CASCADE_PATHS.find((p) => existsSync(p)) ?? CASCADE_PATHS[0];
   return {
     source: values.source,
-    model: values.model!,
+    task: values.task as "classification" | "segmentation",
+    model: values.model ?? (segmentation ? "unet_depthwise" : "teacher_p50"),
     format: `onnx-${values.format}` as "onnx-fp32" | "onnx-int8" | "onnx-fp16",
-    exportDir: join("artifacts", values.profile!, "export"),
+    exportDir: join("artifacts", values.profile!, segmentation ? "seg_export" : "export"),
     cascade,
     json: values.json!,
     out: values.out,
@@ -103,10 +111,16 @@ export async function infer(
   args: string[],
   print = (line: string) => console.log(line),
   onServe = (url: string) => console.error(`live page: ${url}`),
-): Promise<LiveSummary> {
+): Promise<LiveSummary | SegSummary> {
   const o = parseInferArgs(args);
   if (!(o.detectEvery >= 1)) throw new ExpectedError(`--detect-every must be ≥ 1, not ${o.detectEvery}`);
-  const run = await openLive(o);
+  const run: {
+    source: FrameSource;
+    frames: AsyncGenerator<
+      { record: FrameRecord | SegFrameRecord; rgb: Uint8Array },
+      LiveSummary | SegSummary
+    >;
+  } = o.task === "segmentation" ? await openSegmentLive(o) : await openLive(o);
   const { source } = run;
   const writer = o.out
     ? await openVideoWriter(o.out, source.width, source.height, source.fps ?? 25)
@@ -139,18 +153,23 @@ export async function infer(
   }
 }
 
-function progressLine(r: FrameRecord): string {
+function progressLine(r: FrameRecord | SegFrameRecord): string {
+  if (!("faces" in r)) {
+    return `frame ${r.frame}: mask ${(r.foreground * 100).toFixed(1)} % (${r.ms.total.toFixed(1)} ms)`;
+  }
   const faces = r.faces.map((f) => `${f.label} ${(f.prob * 100).toFixed(0)}%`).join(", ") || "no face";
   return `frame ${r.frame}: ${faces} (${r.ms.total.toFixed(1)} ms)`;
 }
 
-function report(s: LiveSummary, json: boolean, print: (line: string) => void): void {
+function report(s: LiveSummary | SegSummary, json: boolean, print: (line: string) => void): void {
   if (json) return print(JSON.stringify(round(s)));
   const m = s.summary.ms_median;
+  const detection = "detect_every" in s.summary
+    ? `, detect every ${s.summary.detect_every}, scale ${s.summary.detect_scale}`
+    : "";
   print(
     `${s.summary.frames} frames of ${s.summary.source} in ${s.summary.seconds.toFixed(1)} s: ` +
-      `${s.summary.fps.toFixed(1)} FPS (${s.summary.model}, detect every ${s.summary.detect_every}, ` +
-      `scale ${s.summary.detect_scale})`,
+      `${s.summary.fps.toFixed(1)} FPS (${s.summary.model}${detection})`,
   );
   print(`median ms: ${Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
 }

@@ -6,11 +6,17 @@
  */
 import sharp from "sharp";
 import type { FrameRecord } from "./run_live.ts";
+import type { SegFrameRecord } from "./segment_live.ts";
 
 /** A running live server: publish frames into it, close it when the run ends. */
 export interface LiveServer {
   url: string;
-  publish(rgb: Uint8Array, width: number, height: number, record: FrameRecord): Promise<void>;
+  publish(
+    rgb: Uint8Array,
+    width: number,
+    height: number,
+    record: FrameRecord | SegFrameRecord,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,17 +34,18 @@ table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: rig
 <div><div id="fps">– FPS</div><div id="frame">waiting for frames…</div>
 <table id="times"><tr><th>stage</th><th>ms</th></tr></table><h3>faces</h3><ul id="faces"></ul></div>
 <script>
-const stages = ["capture", "detect", "preprocess", "classify", "draw", "total"];
+
 const seen = [];
 new EventSource("/events").onmessage = (e) => {
   const r = JSON.parse(e.data), now = performance.now();
   seen.push(now);
   while (seen.length && now - seen[0] > 2000) seen.shift();
   document.getElementById("fps").textContent = (seen.length / 2).toFixed(1) + " FPS";
-  document.getElementById("frame").textContent = "frame " + r.frame + (r.detected ? " (detected)" : " (boxes held)");
+  const note = r.faces ? (r.detected ? " (detected)" : " (boxes held)") : " (mask " + (100 * r.foreground).toFixed(1) + " %)";
+  document.getElementById("frame").textContent = "frame " + r.frame + note;
   document.getElementById("times").innerHTML = "<tr><th>stage</th><th>ms</th></tr>" +
-    stages.map((s) => "<tr><td>" + s + "</td><td>" + r.ms[s].toFixed(2) + "</td></tr>").join("");
-  document.getElementById("faces").innerHTML = r.faces.map((f) =>
+    Object.keys(r.ms).map((s) => "<tr><td>" + s + "</td><td>" + r.ms[s].toFixed(2) + "</td></tr>").join("");
+  document.getElementById("faces").innerHTML = (r.faces || []).map((f) =>
     '<li class="' + f.label + '">' + f.label + " " + (100 * f.prob).toFixed(0) + "% at " + f.box.join(", ") + "</li>").join("");
 };
 </script></body></html>`;

@@ -1,0 +1,181 @@
+/**
+ * Live segmentation (seed 000's real-time U-Net): each frame resized as training images are, an
+ * exported U-Net in onnxruntime, and its mask blended onto the frame. Timed per stage like the
+ * face loop: capture, preprocess, segment, draw.
+ */
+import { join } from "node:path";
+import onnxProto from "onnx-proto";
+import { ExpectedError } from "../core/errors.ts";
+import { toFloatBatch } from "../data/dataset.ts";
+import { cropToInput } from "../data/decode.ts";
+import { createSession, ort, toNchw } from "../export/ort.ts";
+import { percentile } from "../bench/stats.ts";
+import { drawLabel, loadFont } from "./draw.ts";
+import { type FrameSource, openFrameSource } from "./frames.ts";
+
+/** Where a segmented frame's milliseconds went. */
+export interface SegFrameTimes {
+  capture: number;
+  preprocess: number;
+  segment: number;
+  draw: number;
+  total: number;
+}
+
+/** One frame, as `--json` prints it: the share of the frame the mask covers. */
+export interface SegFrameRecord {
+  frame: number;
+  foreground: number;
+  ms: SegFrameTimes;
+}
+
+/** The run's last line. */
+export interface SegSummary {
+  summary: {
+    frames: number;
+    seconds: number;
+    fps: number;
+    ms_median: SegFrameTimes;
+    model: string;
+    source: string;
+    width: number;
+    height: number;
+  };
+}
+
+/** What to segment live. */
+export interface SegLiveOptions {
+  source: string;
+  /** A U-Net variant of `exportDir` (the seg_export stage) or a path to its .onnx file. */
+  model: string;
+  exportDir: string;
+  format: "onnx-fp32" | "onnx-int8" | "onnx-fp16";
+  maxFrames?: number;
+  width?: number;
+  height?: number;
+  threads?: number;
+  annotate: boolean;
+}
+
+/** Open the U-Net and the source; `frames` yields records (and annotated pixels), then the summary. */
+export async function openSegmentLive(o: SegLiveOptions) {
+  const path = o.model.endsWith(".onnx") ? o.model : await unetPath(o);
+  const bytes = await Deno.readFile(path).catch((e) => {
+    throw new ExpectedError(`model "${path}" cannot be read (${e.message})`);
+  });
+  const meta = Object.fromEntries(
+    (onnxProto.onnx.ModelProto.decode(bytes).metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""]),
+  );
+  const size = Number(/^(\d+)x/.exec(meta.input_size ?? "")?.[1]);
+  if (meta.task !== "segmentation" || !size) {
+    throw new ExpectedError(
+      `model "${path}" is not a U-Net exported by edgeslim (metadata task "${meta.task}")`,
+    );
+  }
+  const session = await createSession(bytes, { threads: o.threads ?? 1 });
+  const source = await openFrameSource(o.source, { maxFrames: o.maxFrames, width: o.width, height: o.height })
+    .catch(async (e) => {
+      await session.release();
+      throw e;
+    });
+  const layout = meta.input_layout === "NCHW" ? "NCHW" : "NHWC";
+  const name = o.model.endsWith(".onnx") ? path.split("/").pop()! : o.model;
+  return { source, frames: loop(o, source, session, size, layout, name) };
+}
+
+async function* loop(
+  o: SegLiveOptions,
+  source: FrameSource,
+  session: Awaited<ReturnType<typeof createSession>>,
+  size: number,
+  layout: "NHWC" | "NCHW",
+  model: string,
+): AsyncGenerator<{ record: SegFrameRecord; rgb: Uint8Array }, SegSummary> {
+  const { width, height } = source, times: SegFrameTimes[] = [];
+  const font = o.annotate ? await loadFont(14) : undefined;
+  const started = performance.now();
+  let last = started;
+  try {
+    for await (const frame of source) {
+      let t = performance.now();
+      const lap = () => {
+        const now = performance.now(), ms = now - t;
+        t = now;
+        return ms;
+      };
+      const pixels = await cropToInput(frame.rgb, width, height, [0, 0, width, height], size);
+      const x = toFloatBatch(pixels, [0], size);
+      const preprocess = lap();
+      const input = layout === "NHWC" ? x : toNchw(x, 1, size, size, 3);
+      const dims = layout === "NHWC" ? [1, size, size, 3] : [1, 3, size, size];
+      const out = await session.run({ input: new ort.Tensor("float32", input, dims) });
+      const probs = out[session.outputNames[0]].data as Float32Array;
+      const segment = lap();
+      let covered = 0;
+      for (let y = 0; y < height; y++) {
+        const row = Math.min(size - 1, Math.floor((y + 0.5) * size / height)) * size;
+        for (let px = 0; px < width; px++) {
+          if (probs[row + Math.min(size - 1, Math.floor((px + 0.5) * size / width))] < 0.5) continue;
+          covered++;
+          if (!font) continue;
+          const at = (y * width + px) * 3; // blend the mask in cyan, half opacity
+          frame.rgb[at] = frame.rgb[at] >> 1;
+          frame.rgb[at + 1] = (frame.rgb[at + 1] + 255) >> 1;
+          frame.rgb[at + 2] = (frame.rgb[at + 2] + 255) >> 1;
+        }
+      }
+      if (font) {
+        const fps = times.length ? 1000 * times.length / (last - started) : 0;
+        drawLabel(frame.rgb, width, height, 4, 4, `${fps.toFixed(1)} FPS`, [255, 255, 255], [0, 0, 0], font);
+      }
+      const draw = lap();
+      const ms = { capture: frame.captureMs, preprocess, segment, draw, total: t - last };
+      last = t;
+      times.push(ms);
+      yield { record: { frame: frame.index, foreground: covered / (width * height), ms }, rgb: frame.rgb };
+    }
+  } finally {
+    await source.close();
+    await session.release();
+  }
+  const seconds = (last - started) / 1000;
+  const median = (k: keyof SegFrameTimes) => percentile(times.map((x) => x[k]).sort((a, b) => a - b), 50);
+  return {
+    summary: {
+      frames: times.length,
+      seconds,
+      fps: times.length / seconds,
+      ms_median: {
+        capture: median("capture"),
+        preprocess: median("preprocess"),
+        segment: median("segment"),
+        draw: median("draw"),
+        total: median("total"),
+      },
+      model,
+      source: source.label,
+      width,
+      height,
+    },
+  };
+}
+
+async function unetPath(o: SegLiveOptions): Promise<string> {
+  const results = join(o.exportDir, "results.part.json");
+  const exports = JSON.parse(
+    await Deno.readTextFile(results).catch(() => {
+      throw new ExpectedError(
+        `--model ${o.model}: no U-Net exports at "${results}"; run \`deno task pipeline\` first, or give a path to an .onnx file`,
+      );
+    }),
+  ).exports ?? {};
+  const file = exports[o.model]?.formats?.[o.format]?.path;
+  if (!file) {
+    throw new ExpectedError(
+      `--model ${o.model}: no ${o.format} U-Net of that name in "${results}" (known: ${
+        Object.keys(exports).join(", ")
+      })`,
+    );
+  }
+  return join(o.exportDir, file);
+}
