@@ -1,7 +1,15 @@
 /**
- * Helpers of frames_test.ts: which tools and data this machine has, tests that skip without them
+ * Helpers of the live tests: which tools and data this machine has, tests that skip without them
  * (and fail instead under CI=true), pixel statistics, and a seeded random source.
  */
+
+import { join } from "node:path";
+import { initEngine } from "../pipeline/engine/mod.ts";
+import { buildClassifier } from "../pipeline/models/classifier.ts";
+import { saveModel } from "../pipeline/models/io.ts";
+import * as exportStage from "../pipeline/stages/export.ts";
+import * as fetchStage from "../pipeline/stages/fetch.ts";
+import { stageContext as context } from "./_stage_context.ts";
 
 /** The opencv-doc sample data folder. */
 export const DATA = "/usr/share/doc/opencv-doc/examples/data";
@@ -106,4 +114,34 @@ export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of source) out.push(item);
   return out;
+}
+
+/** fetch (synthetic 32×32) → a random classifier → its ONNX fp32 / int8 export; returns the export dir. */
+export async function exportedClassifier(base: string): Promise<string> {
+  await initEngine();
+  const fetch = context(
+    "fetch",
+    fetchStage.paramsSchema.parse({ source: "synthetic", size: 32, count_per_class: 12 }),
+    base,
+  );
+  await fetchStage.run(fetch);
+  const train = join(base, "train");
+  const model = buildClassifier({ channels: [4, 8, 16], dropout: 0 }, [32, 32, 3], 2);
+  await saveModel(model, join(train, "tiny"));
+  model.dispose();
+  await Deno.writeTextFile(
+    join(train, "results.part.json"),
+    JSON.stringify({ models: { tiny: { technique: "baseline", checkpoint: "tiny" } } }),
+  );
+  const exp = context(
+    "export",
+    exportStage.paramsSchema.parse({
+      formats: ["onnx-fp32", "onnx-int8"],
+      calibration: { images: 8, methods: ["minmax"] },
+    }),
+    base,
+    { train, fetch: fetch.outDir },
+  );
+  await exportStage.run(exp);
+  return exp.outDir;
 }

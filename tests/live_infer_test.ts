@@ -8,16 +8,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import sharp from "sharp";
 import { initEngine } from "../pipeline/engine/mod.ts";
-import { buildClassifier } from "../pipeline/models/classifier.ts";
-import { saveModel } from "../pipeline/models/io.ts";
 import * as exportStage from "../pipeline/stages/export.ts";
-import * as fetchStage from "../pipeline/stages/fetch.ts";
 import { cropToInput, decodeImage } from "../pipeline/data/decode.ts";
 import { infer } from "../pipeline/live/infer.ts";
 import { createHaarDetector } from "../pipeline/live/haar.ts";
 import { openFrameSource } from "../pipeline/live/frames.ts";
 import { CASCADE } from "../pipeline/live/opencv_reference.ts";
-import { DATA, testWith } from "./_live_support.ts";
+import { DATA, exportedClassifier, testWith } from "./_live_support.ts";
 import { Cdp, launch } from "./_chromium.ts";
 import * as liveStage from "../pipeline/stages/live.ts";
 import { buildDocument } from "../pipeline/report/document.ts";
@@ -27,36 +24,6 @@ import { SEG_MODELS, segDataset, segTrain } from "./_seg_fixture.ts";
 import { stageContext as context } from "./_stage_context.ts";
 
 const VIDEO = `${DATA}/Megamind.avi`;
-
-/** fetch (synthetic 32×32) → a random classifier → its ONNX fp32 / int8 export; returns the export dir. */
-async function exportedClassifier(base: string): Promise<string> {
-  await initEngine();
-  const fetch = context(
-    "fetch",
-    fetchStage.paramsSchema.parse({ source: "synthetic", size: 32, count_per_class: 12 }),
-    base,
-  );
-  await fetchStage.run(fetch);
-  const train = join(base, "train");
-  const model = buildClassifier({ channels: [4, 8, 16], dropout: 0 }, [32, 32, 3], 2);
-  await saveModel(model, join(train, "tiny"));
-  model.dispose();
-  await Deno.writeTextFile(
-    join(train, "results.part.json"),
-    JSON.stringify({ models: { tiny: { technique: "baseline", checkpoint: "tiny" } } }),
-  );
-  const exp = context(
-    "export",
-    exportStage.paramsSchema.parse({
-      formats: ["onnx-fp32", "onnx-int8"],
-      calibration: { images: 8, methods: ["minmax"] },
-    }),
-    base,
-    { train, fetch: fetch.outDir },
-  );
-  await exportStage.run(exp);
-  return exp.outDir;
-}
 
 testWith("infer: per-frame JSON and summary on Megamind.avi, boxes as the detector's, annotated mp4", [
   "ffmpeg",

@@ -225,6 +225,48 @@ export class SshConnection {
     return { stdout, stderr } as ExecResult;
   }
 
+  /**
+   * Run `command` on the device and hand each stdout line to `onLine` as it arrives (live
+   * inference streams one JSON line per frame); its stderr goes to `onError` line by line, and
+   * the lines it returns true for are the ones an error message quotes.
+   * Throws {@linkcode SshError} like `exec` on a non-zero exit (a dropped link: kind "dropped").
+   */
+  async stream(
+    command: string,
+    onLine: (line: string) => void,
+    onError: (line: string) => boolean = () => true,
+  ): Promise<void> {
+    const child = new Deno.Command("ssh", {
+      args: [...this.#base, "--", this.#dest, command],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const lines = async (stream: ReadableStream<Uint8Array>, each: (line: string) => void) => {
+      let rest = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        parts.forEach(each);
+      }
+      if (rest) each(rest);
+    };
+    const tail: string[] = [];
+    const [status] = await Promise.all([
+      child.status,
+      lines(child.stdout, onLine),
+      lines(child.stderr, (line) => {
+        if (!onError(line)) return;
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+      }),
+    ]);
+    if (status.code !== 0) {
+      const { kind, message } = classifySshFailure(status.code, tail.join("\n"));
+      throw new SshError(this.o.device, kind, message);
+    }
+  }
+
   /** Stop the master connection and remove the private folder. */
   async close(): Promise<void> {
     await this.#stopMaster();

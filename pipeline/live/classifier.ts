@@ -30,7 +30,7 @@ export interface ClassifierOptions {
 
 /** Open `model` (a variant of `exportDir` or a path to an .onnx file); errors name the model and what to do. */
 export async function openClassifier(model: string, o: ClassifierOptions): Promise<LiveClassifier> {
-  const path = model.endsWith(".onnx") ? model : await variantPath(model, o);
+  const path = await modelPath(model, o);
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -73,8 +73,12 @@ export async function openClassifier(model: string, o: ClassifierOptions): Promi
   };
 }
 
-/** The file of variant `name` in the export stage's results. */
-async function variantPath(name: string, o: ClassifierOptions): Promise<string> {
+/** `model` itself when it is an .onnx path, else the file of that variant in an export stage's results. */
+export async function modelPath(
+  name: string,
+  o: { exportDir: string; format: ClassifierOptions["format"] },
+): Promise<string> {
+  if (name.endsWith(".onnx")) return name;
   const results = join(o.exportDir, "results.part.json");
   let exports: Record<string, { formats: Record<string, { path: string } | undefined> }>;
   try {

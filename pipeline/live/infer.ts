@@ -21,6 +21,8 @@ import { ExpectedError, isExpected } from "../core/errors.ts";
 import { type FrameRecord, type LiveSummary, openLive } from "./run_live.ts";
 import { openSegmentLive, type SegFrameRecord, type SegSummary } from "./segment_live.ts";
 import type { FrameSource } from "./frames.ts";
+import { modelPath } from "./classifier.ts";
+import { findDevice, inferOnDevice } from "./remote_infer.ts";
 import { openVideoWriter } from "./video_writer.ts";
 import { startLiveServer } from "./serve.ts";
 
@@ -37,31 +39,42 @@ const USAGE =
 
 /** Parse the command line into run options (errors name the flag). */
 export function parseInferArgs(args: string[]) {
-  const { values } = parseArgs({
-    args,
-    options: {
-      source: { type: "string" },
-      task: { type: "string", default: "classification" },
-      model: { type: "string" },
-      format: { type: "string", default: "fp32" },
-      profile: { type: "string", default: "quick" },
-      cascade: { type: "string" },
-      json: { type: "boolean", default: false },
-      out: { type: "string" },
-      serve: { type: "string" },
-      frames: { type: "string" },
-      width: { type: "string" },
-      height: { type: "string" },
-      "detect-scale": { type: "string", default: "0.5" },
-      "detect-every": { type: "string", default: "1" },
-      "scale-factor": { type: "string", default: "1.1" },
-      "min-neighbors": { type: "string", default: "5" },
-      "min-size": { type: "string", default: "60" },
-      threads: { type: "string", default: "1" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
+  const parse = () =>
+    parseArgs({
+      args,
+      options: {
+        source: { type: "string" },
+        task: { type: "string", default: "classification" },
+        model: { type: "string" },
+        format: { type: "string", default: "fp32" },
+        profile: { type: "string", default: "quick" },
+        cascade: { type: "string" },
+        json: { type: "boolean", default: false },
+        out: { type: "string" },
+        serve: { type: "string" },
+        device: { type: "string" },
+        pipeline: { type: "string", default: "pipeline.yaml" },
+        frames: { type: "string" },
+        width: { type: "string" },
+        height: { type: "string" },
+        "detect-scale": { type: "string", default: "0.5" },
+        "detect-every": { type: "string", default: "1" },
+        "scale-factor": { type: "string", default: "1.1" },
+        "min-neighbors": { type: "string", default: "5" },
+        "min-size": { type: "string", default: "60" },
+        threads: { type: "string", default: "1" },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (e) {
+    // An unknown flag or a missing value: an expected failure, with the usage.
+    throw new ExpectedError(`${(e as Error).message.split("\n")[0]}\n${USAGE}`);
+  }
+  const { values } = parsed;
   if (values.help) throw new ExpectedError(USAGE);
   if (!values.source) throw new ExpectedError(`--source is required\n${USAGE}`);
   if (!["classification", "segmentation"].includes(values.task!)) {
@@ -99,6 +112,9 @@ export function parseInferArgs(args: string[]) {
     minSize: num("min-size", values["min-size"], true)!,
     threads: num("threads", values.threads, true)!,
     serve: num("serve", values.serve, true),
+    device: values.device,
+    pipeline: values.pipeline!,
+    profile: values.profile!,
     annotate: values.out !== undefined || values.serve !== undefined,
   };
 }
@@ -114,6 +130,7 @@ export async function infer(
 ): Promise<LiveSummary | SegSummary> {
   const o = parseInferArgs(args);
   if (!(o.detectEvery >= 1)) throw new ExpectedError(`--detect-every must be ≥ 1, not ${o.detectEvery}`);
+  if (o.device) return await onDevice(o, args, print);
   const run: {
     source: FrameSource;
     frames: AsyncGenerator<
@@ -151,6 +168,37 @@ export async function infer(
   } finally {
     await server?.close();
   }
+}
+
+/** `--device NAME`: the board runs the same flags on its own source; its JSON lines come back. */
+async function onDevice(
+  o: ReturnType<typeof parseInferArgs>,
+  args: string[],
+  print: (line: string) => void,
+): Promise<LiveSummary | SegSummary> {
+  if (o.out || o.serve !== undefined) {
+    throw new ExpectedError(
+      `--device ${o.device}: --out and --serve are for local runs; use --json on a board`,
+    );
+  }
+  const device = await findDevice(o.device!, o.pipeline, o.profile);
+  const model = await modelPath(o.model, o);
+  const local = new Set(["--device", "--model", "--cascade", "--profile", "--pipeline"]);
+  const rest = args.flatMap((a, i) => local.has(a) || local.has(args[i - 1]) ? [] : [a]);
+  let summary: LiveSummary | SegSummary | undefined;
+  await inferOnDevice({
+    device,
+    args: rest.includes("--json") ? rest : [...rest, "--json"],
+    model,
+    cascade: o.task === "classification" ? o.cascade : undefined,
+    print: (line) => {
+      if (line.startsWith('{"summary"')) summary = JSON.parse(line);
+      if (o.json || line.startsWith('{"summary"')) print(line);
+    },
+    log: (line) => console.error(line),
+  });
+  if (!summary) throw new ExpectedError(`--device ${o.device}: the board's runner printed no summary`);
+  return summary;
 }
 
 function progressLine(r: FrameRecord | SegFrameRecord): string {

@@ -3,7 +3,6 @@
  * exported U-Net in onnxruntime, and its mask blended onto the frame. Timed per stage like the
  * face loop: capture, preprocess, segment, draw.
  */
-import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { ExpectedError } from "../core/errors.ts";
 import { toFloatBatch } from "../data/dataset.ts";
@@ -11,6 +10,7 @@ import { cropToInput } from "../data/decode.ts";
 import { createSession, ort, toNchw } from "../export/ort.ts";
 import { percentile } from "../bench/stats.ts";
 import { drawLabel, loadFont } from "./draw.ts";
+import { modelPath } from "./classifier.ts";
 import { type FrameSource, openFrameSource } from "./frames.ts";
 
 /** Where a segmented frame's milliseconds went. */
@@ -59,7 +59,7 @@ export interface SegLiveOptions {
 
 /** Open the U-Net and the source; `frames` yields records (and annotated pixels), then the summary. */
 export async function openSegmentLive(o: SegLiveOptions) {
-  const path = o.model.endsWith(".onnx") ? o.model : await unetPath(o);
+  const path = await modelPath(o.model, o);
   const bytes = await Deno.readFile(path).catch((e) => {
     throw new ExpectedError(`model "${path}" cannot be read (${e.message})`);
   });
@@ -158,24 +158,4 @@ async function* loop(
       height,
     },
   };
-}
-
-async function unetPath(o: SegLiveOptions): Promise<string> {
-  const results = join(o.exportDir, "results.part.json");
-  const exports = JSON.parse(
-    await Deno.readTextFile(results).catch(() => {
-      throw new ExpectedError(
-        `--model ${o.model}: no U-Net exports at "${results}"; run \`deno task pipeline\` first, or give a path to an .onnx file`,
-      );
-    }),
-  ).exports ?? {};
-  const file = exports[o.model]?.formats?.[o.format]?.path;
-  if (!file) {
-    throw new ExpectedError(
-      `--model ${o.model}: no ${o.format} U-Net of that name in "${results}" (known: ${
-        Object.keys(exports).join(", ")
-      })`,
-    );
-  }
-  return join(o.exportDir, file);
 }
