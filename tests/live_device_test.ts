@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { infer } from "../pipeline/live/infer.ts";
 import { DATA, exportedClassifier, testWith } from "./_live_support.ts";
 import { sh, startSshd } from "./_sshd.ts";
+import * as liveStage from "../pipeline/stages/live.ts";
+import { stageContext as context } from "./_stage_context.ts";
 
 const VIDEO = `${DATA}/Megamind.avi`;
 const CI = Deno.env.get("CI") === "true";
@@ -67,6 +69,29 @@ if (HAVE_SSHD || CI) {
         [],
         "the board's copy is removed after the run",
       );
+
+      // The live stage on the board: the same video sent along, the run recorded under its name.
+      const exportDir = join(model, "..", "..");
+      const params = liveStage.paramsSchema.parse({
+        frames: 6,
+        variants: ["tiny"],
+        formats: ["onnx-fp32"],
+        devices: [board],
+        local: false,
+      });
+      const ctx = context("live", params, base, { export: exportDir });
+      await liveStage.run(ctx);
+      const part = JSON.parse(
+        await Deno.readTextFile(join(ctx.outDir, "results.part.json")),
+      ) as liveStage.LivePart;
+      console.log(`  live stage: ${ctx.lines.join(" / ")}`);
+      assert.deepEqual(part.runs.map((r) => [r.device, r.variant, r.format, r.frames]), [[
+        "board",
+        "tiny",
+        "onnx-fp32",
+        6,
+      ]]);
+      assert(part.runs[0].fps > 0 && part.runs[0].faces > 0);
 
       const failure = async (extra: string[], freeze = false) => {
         let message = "";

@@ -5,14 +5,17 @@
  *     [--format fp32|int8] [--profile quick] [--json] [--out annotated.mp4] [--frames N]
  *     [--detect-scale 0.5] [--detect-every 1] [--scale-factor 1.1] [--min-neighbors 5]
  *     [--min-size 60] [--cascade haarcascade_frontalface_default.xml] [--width W --height H]
- *     [--serve PORT]
+ *     [--serve PORT] [--draw] [--task segmentation] [--device NAME [--pipeline pipeline.yaml]]
  *
  * `--json` prints one JSON object per frame (faces with box, label, prob; ms per stage) and a
  * final summary line (frames, FPS, per-stage medians); without it a line per second goes to
  * stderr and the summary table at the end. `--serve PORT` shows the annotated stream, FPS and
- * per-stage times on http://127.0.0.1:PORT/ while it runs (0: a free port; the URL goes to stderr).
- * An expected failure (no camera, no ffmpeg, a bad
- * model path, a video that ends before `--frames`) prints its message alone and exits 1.
+ * per-stage times on http://127.0.0.1:PORT/ while it runs (0: a free port; the URL goes to
+ * stderr); `--draw` draws the boxes even with no output, to time it. `--task segmentation` runs
+ * a U-Net of seg_export instead and blends its mask. `--device NAME` runs all this on a board of
+ * the bench stage (remote_infer.ts). An expected failure (no camera, no ffmpeg, a bad model path,
+ * a video that ends before `--frames`, a board that drops the link) prints its message alone and
+ * exits 1.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -53,6 +56,7 @@ export function parseInferArgs(args: string[]) {
         out: { type: "string" },
         serve: { type: "string" },
         device: { type: "string" },
+        draw: { type: "boolean", default: false },
         pipeline: { type: "string", default: "pipeline.yaml" },
         frames: { type: "string" },
         width: { type: "string" },
@@ -115,7 +119,7 @@ export function parseInferArgs(args: string[]) {
     device: values.device,
     pipeline: values.pipeline!,
     profile: values.profile!,
-    annotate: values.out !== undefined || values.serve !== undefined,
+    annotate: values.draw! || values.out !== undefined || values.serve !== undefined,
   };
 }
 

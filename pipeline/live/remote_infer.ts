@@ -6,7 +6,7 @@
  * deno.lock, the model file and the Haar cascade, into `<workdir>/infer-<hash>`; what comes back:
  * the runner's per-frame JSON lines, as they are printed there.
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { ExpectedError } from "../core/errors.ts";
 import { hashPath } from "../core/hash.ts";
 import { loadPipeline } from "../core/config.ts";
@@ -39,6 +39,8 @@ export interface RemoteInfer {
   /** Local model and cascade files, sent along. */
   model: string;
   cascade?: string;
+  /** A local video sent along; the board's runner reads it as `--source` (the live stage's runs). */
+  video?: string;
   print: (line: string) => void;
   log: (line: string) => void;
 }
@@ -61,6 +63,8 @@ export async function inferOnDevice(o: RemoteInfer): Promise<void> {
     await Deno.mkdir(join(staging, "files"));
     await Deno.copyFile(o.model, join(staging, "files", "model.onnx"));
     if (o.cascade) await Deno.copyFile(o.cascade, join(staging, "files", "cascade.xml"));
+    const video = o.video ? `files/video${extname(o.video)}` : undefined;
+    if (o.video) await Deno.copyFile(o.video, join(staging, video!));
     const dir = `${quotePath(o.device.workdir)}/infer-${(await hashPath(staging)).slice(0, 16)}`;
     o.log(`${o.device.name}: copying the runner, ${basename(o.model)} and the cascade`);
     const tar = new Deno.Command("tar", {
@@ -75,6 +79,7 @@ export async function inferOnDevice(o: RemoteInfer): Promise<void> {
       "--model",
       "files/model.onnx",
       ...(o.cascade ? ["--cascade", "files/cascade.xml"] : []),
+      ...(video ? ["--source", video] : []),
     ];
     o.log(`${o.device.name}: running deno task infer ${o.args.join(" ")}`);
     let frames = 0;

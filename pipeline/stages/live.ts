@@ -15,6 +15,9 @@ import type { StageContext, StageResult } from "../core/types.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { CASCADE_PATHS } from "../live/infer.ts";
 import { type FrameTimes, openLive } from "../live/run_live.ts";
+import { type DeviceConfig, deviceSchema } from "../bench/devices.ts";
+import { modelPath } from "../live/classifier.ts";
+import { inferOnDevice } from "../live/remote_infer.ts";
 
 export const paramsSchema = z.strictObject({
   /** The video (any ffmpeg reads); the default is Debian opencv-doc's, a face in nearly every frame. */
@@ -37,6 +40,13 @@ export const paramsSchema = z.strictObject({
   cascade: z.string().min(1).optional(),
   /** Annotated frames kept for the report's strip (evenly spaced, from the first run). */
   strip: z.int().min(0).max(12).default(4),
+  /**
+   * Boards that run the same loop over SSH on the same video (sent along), as the bench stage's
+   * devices (`runtime: deno`; see `deno task infer --device`). A failing board fails the stage.
+   */
+  devices: z.array(deviceSchema).default([]),
+  /** Also run on this machine (false: the devices only). */
+  local: z.boolean().default(true),
 });
 
 export type LiveParams = z.infer<typeof paramsSchema>;
@@ -83,13 +93,25 @@ export async function run(ctx: StageContext<LiveParams>): Promise<StageResult> {
     detectScale: p.detect_scale,
     detectEvery: p.detect_every,
   };
-  const jobs = p.variants.flatMap((variant) => p.formats.map((format) => ({ variant, format })));
+  const pairs = p.variants.flatMap((variant) => p.formats.map((format) => ({ variant, format })));
+  const jobs = [
+    ...(p.local ? pairs.map((j) => ({ ...j, device: "local" })) : []),
+    ...p.devices.flatMap((d) => pairs.map((j) => ({ ...j, device: d.name }))),
+  ];
   const bar = ctx.progress("live", jobs.length, "runs");
   const runs: LiveRunRecord[] = [];
   const strip: LivePart["strip"] = [];
   await Deno.mkdir(join(ctx.outDir, "strip"), { recursive: true });
   const keep = new Set(Array.from({ length: p.strip }, (_, i) => Math.floor((i + 0.5) * p.frames / p.strip)));
-  for (const [j, { variant, format }] of jobs.entries()) {
+  for (const [j, { variant, format, device }] of jobs.entries()) {
+    if (device !== "local") {
+      runs.push(
+        await onDevice(p.devices.find((d) => d.name === device)!, variant, format, exportDir, cascade, p),
+      );
+      ctx.log.info(runLine(runs.at(-1)!));
+      bar.tick(1, { run: `${device}: ${variant} ${format}` });
+      continue;
+    }
     const live = await openLive({
       ...settings,
       source: p.video,
@@ -107,21 +129,8 @@ export async function run(ctx: StageContext<LiveParams>): Promise<StageResult> {
       const next = await live.frames.next();
       if (next.done) {
         const s = next.value.summary;
-        runs.push({
-          variant,
-          format,
-          device: "local",
-          frames: s.frames,
-          faces,
-          fps: s.fps,
-          ms_median: s.ms_median,
-          classifier_fps: 1000 / s.ms_median.classify,
-        });
-        ctx.log.info(
-          `${variant} ${format}: ${s.fps.toFixed(1)} FPS end to end, classifier alone ${
-            (1000 / s.ms_median.classify).toFixed(0)
-          } /s; median ms ${Object.entries(s.ms_median).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`,
-        );
+        runs.push(runRecord(variant, format, "local", faces, s));
+        ctx.log.info(runLine(runs.at(-1)!));
         break;
       }
       const { record, rgb } = next.value;
@@ -156,4 +165,74 @@ export async function run(ctx: StageContext<LiveParams>): Promise<StageResult> {
   return {
     summary: { runs: runs.length, fastest: `${best.variant} ${best.format} ${best.fps.toFixed(1)} FPS` },
   };
+}
+
+function runRecord(
+  variant: string,
+  format: string,
+  device: string,
+  faces: number,
+  s: { frames: number; fps: number; ms_median: FrameTimes },
+): LiveRunRecord {
+  return {
+    variant,
+    format,
+    device,
+    frames: s.frames,
+    faces,
+    fps: s.fps,
+    ms_median: s.ms_median,
+    classifier_fps: 1000 / s.ms_median.classify,
+  };
+}
+
+function runLine(r: LiveRunRecord): string {
+  const on = r.device === "local" ? "" : `${r.device}: `;
+  const ms = Object.entries(r.ms_median).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+  return `${on}${r.variant} ${r.format}: ${r.fps.toFixed(1)} FPS end to end, classifier alone ` +
+    `${r.classifier_fps.toFixed(0)} /s; median ms ${ms}`;
+}
+
+/** One variant × format on a board: the same flags through `infer --device`, the video sent along. */
+async function onDevice(
+  device: DeviceConfig,
+  variant: string,
+  format: "onnx-fp32" | "onnx-int8",
+  exportDir: string,
+  cascade: string,
+  p: LiveParams,
+): Promise<LiveRunRecord> {
+  let faces = 0, summary: { frames: number; fps: number; ms_median: FrameTimes } | undefined;
+  const args = [
+    ...[
+      "--json",
+      "--draw",
+      "--frames",
+      String(p.frames),
+      "--width",
+      String(p.width),
+      "--height",
+      String(p.height),
+    ],
+    ...["--format", format.slice("onnx-".length), "--detect-scale", String(p.detect_scale)],
+    ...["--detect-every", String(p.detect_every), "--scale-factor", String(p.scale_factor)],
+    ...["--min-neighbors", String(p.min_neighbors), "--min-size", String(p.min_size)],
+  ];
+  await inferOnDevice({
+    device,
+    args,
+    model: await modelPath(variant, { exportDir, format }),
+    cascade,
+    video: p.video,
+    print: (line) => {
+      const r = JSON.parse(line);
+      if (r.summary) summary = r.summary;
+      else faces += r.faces.length;
+    },
+    log: () => {},
+  });
+  if (!summary) {
+    throw new ExpectedError(`live: device "${device.name}" printed no summary for ${variant} ${format}`);
+  }
+  return runRecord(variant, format, device.name, faces, summary);
 }
