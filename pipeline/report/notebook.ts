@@ -10,7 +10,7 @@ import { loadResults } from "./load.ts";
 
 /** What a Deno Jupyter cell displays when it evaluates to this object. */
 export interface JupyterDisplayable {
-  [key: symbol]: () => Record<string, string>;
+  [key: symbol]: () => Record<string, unknown>;
 }
 
 /**
