@@ -21,8 +21,8 @@ export function stripOutputs(nb: { cells: Record<string, unknown>[] }): boolean 
   return changed;
 }
 
-/** Seconds one notebook may take on the quick settings (2 cores). */
-export const BUDGET_S = 180;
+/** Seconds one notebook may take on the quick settings (2 cores; about 2 min here, the AVX2 kind is ~2× slower). */
+export const BUDGET_S = 300;
 
 /** Code cells of an executed notebook that saved no output (and are not marked `// no output`), by number. */
 export function silentCells(nb: { cells: Record<string, unknown>[] }): number[] {

@@ -253,3 +253,12 @@ function describe({ scaleFactor, minNeighbors, minSize, detectScale }: DetectOpt
 function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
+
+Deno.test("opencv.js still loads after LiteRT.js in the same process (the pipeline's export, then live)", async () => {
+  const { loadLiteRt } = await import("../pipeline/export/tflite/litert.ts");
+  await loadLiteRt();
+  // LiteRT's loader needs a global importScripts; left behind, opencv.js takes itself for a worker.
+  assert.equal((globalThis as Record<string, unknown>).importScripts, undefined);
+  const { cv } = await loadOpenCv();
+  assert.equal(typeof cv.CascadeClassifier, "function");
+});

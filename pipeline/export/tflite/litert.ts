@@ -22,9 +22,13 @@ export function loadLiteRt(): Promise<typeof LiteRt> {
     const require = createRequire(import.meta.url);
     const wasmDir = join(dirname(require.resolve("@litertjs/core/package.json")), "wasm");
     const g = globalThis as Record<string, unknown>;
-    g.importScripts ??= (url: string) => (0, eval)(Deno.readTextFileSync(new URL(url)));
-    g.require ??= require;
-    g.__dirname ??= wasmDir;
+    const shims: Record<string, unknown> = {
+      importScripts: (url: string) => (0, eval)(Deno.readTextFileSync(new URL(url))),
+      require,
+      __dirname: wasmDir,
+    };
+    const added = Object.keys(shims).filter((k) => g[k] === undefined);
+    for (const k of added) g[k] = shims[k];
     // Its wasm glue binds console.log / console.error as its logs when it loads; the INFO /
     // WARNING lines of every model load (accelerators, OpenCL) are noise in the export log.
     const [log, error] = [console.log, console.error];
@@ -40,6 +44,9 @@ export function loadLiteRt(): Promise<typeof LiteRt> {
       return lib;
     } finally {
       [console.log, console.error] = [log, error];
+      // Only its loader needs them; left global, `importScripts` makes the next Emscripten module
+      // loaded in this process (opencv.js in the live stage) take itself for a web worker.
+      for (const k of added) delete g[k];
     }
   })();
   return loaded;
