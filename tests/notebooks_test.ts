@@ -8,9 +8,10 @@ const NOTEBOOKS = [
   "inference_distillation_total",
   "inference_prune_total",
   "unet",
+  "unet_inference",
 ];
 
-Deno.test("notebooks: the five of seed 003 and unet (seed 000) are committed without outputs, on the Deno kernel", async () => {
+Deno.test("notebooks: the five of seed 003 and the two U-Net ones (seed 000) are committed without outputs, on the Deno kernel", async () => {
   for (const name of NOTEBOOKS) {
     const nb = JSON.parse(await Deno.readTextFile(`notebooks/${name}.ipynb`));
     assert.equal(nb.metadata.kernelspec.name, "deno", name);

@@ -14,6 +14,11 @@ import { type SeedExperiment, seedFigure } from "../report/seed_figures.ts";
 import { openClassifier } from "./classifier.ts";
 import { CASCADE_PATHS } from "./infer.ts";
 import { type LiveSummary, openLive } from "./run_live.ts";
+import { openSegmentLive } from "./segment_live.ts";
+import { loadDataset } from "../data/dataset.ts";
+import { onnxRunner, timeRuns } from "../bench/runners.ts";
+import { splitImages, splitScorer } from "../export/task_eval.ts";
+import { taskByName } from "../tasks/mod.ts";
 
 /** One variant run live: its summary and a few annotated frames (PNG). */
 export interface LiveDemo {
@@ -182,4 +187,120 @@ function base64(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
+}
+
+/** One exported U-Net scored and timed: test Dice through onnxruntime, mean ms over N batch-1 runs. */
+export interface UnetTiming {
+  variant: string;
+  format: string;
+  dice: number;
+  mean_ms: number;
+  fps: number;
+}
+
+/**
+ * The quick pipeline's exported U-Nets (seg_export) on its test split (seg_fetch): each format's
+ * test Dice through onnxruntime-node, scored by the task as the export stage does, and the mean of
+ * `runs` batch-1 inferences after 10 warm-up runs (the seed's timing).
+ */
+export async function unetTimings(o: {
+  root: string;
+  variants: string[];
+  formats?: ("onnx-fp32" | "onnx-int8")[];
+  runs?: number;
+  profile?: string;
+}): Promise<UnetTiming[]> {
+  const base = join(o.root, "artifacts", o.profile ?? "quick");
+  const data = await loadDataset(join(base, "seg_fetch"));
+  const exports = JSON.parse(await Deno.readTextFile(join(base, "seg_export", "results.part.json"))).exports;
+  const task = taskByName("segmentation");
+  const out: UnetTiming[] = [];
+  for (const variant of o.variants) {
+    for (const format of o.formats ?? ["onnx-fp32", "onnx-int8"]) {
+      const e = exports[variant], shapes = { input: e.input as number[] };
+      const runner = await onnxRunner(
+        join(base, "seg_export", e.formats[format].path),
+        e.input[0],
+        1,
+        "NHWC",
+      );
+      const scorer = splitScorer(task, data, "test", Infinity, shapes)!;
+      const images = splitImages(task, data, "test", scorer.count, shapes)!;
+      const dice = scorer.score(await runner.predict(images, scorer.count)).metrics.dice;
+      const times = await timeRuns(
+        runner,
+        images.subarray(0, images.length / scorer.count),
+        10,
+        o.runs ?? 100,
+      );
+      await runner.dispose();
+      const mean = times.reduce((a, b) => a + b, 0) / times.length;
+      out.push({ variant, format, dice, mean_ms: mean, fps: 1000 / mean });
+    }
+  }
+  return out;
+}
+
+/** The U-Net timings as a table, beside the seed's Dice (its only U-Net speed: about 8.5 FPS on a Pi 4, TFLite). */
+export function unetTable(rows: UnetTiming[]): JupyterDisplayable {
+  const seed: Record<string, string> = { unet_standard: "0.4719", unet_depthwise: "0.4963" };
+  return htmlTable(
+    ["variant", "format", "test Dice", "mean ms (batch 1)", "FPS", "seed 000 Dice (its Pi 4: ~8.5 FPS)"],
+    rows.map((
+      r,
+    ) => [
+      r.variant,
+      r.format,
+      r.dice.toFixed(4),
+      r.mean_ms.toFixed(2),
+      r.fps.toFixed(1),
+      seed[r.variant] ?? "—",
+    ]),
+  );
+}
+
+/** A U-Net run live on `source` at 640×480 for `frames` frames, keeping `keep` frames with the mask blended. */
+export async function segDemo(o: {
+  root: string;
+  source: string;
+  variant: string;
+  frames?: number;
+  keep?: number;
+  profile?: string;
+}): Promise<LiveDemo> {
+  const frames = o.frames ?? 60, keep = o.keep ?? 2;
+  const wanted = new Set(Array.from({ length: keep }, (_, i) => Math.floor((i + 0.5) * frames / keep)));
+  const run = await openSegmentLive({
+    source: o.source,
+    width: 640,
+    height: 480,
+    maxFrames: frames,
+    model: o.variant,
+    format: "onnx-fp32",
+    exportDir: join(o.root, "artifacts", o.profile ?? "quick", "seg_export"),
+    annotate: true,
+  });
+  const kept: LiveDemo["frames"] = [];
+  for (;;) {
+    const next = await run.frames.next();
+    if (next.done) {
+      const s = next.value.summary;
+      const ms = { ...s.ms_median, detect: 0, classify: s.ms_median.segment };
+      return {
+        variant: o.variant,
+        format: "onnx-fp32",
+        summary: { ...s, ms_median: ms, detect_every: 0, detect_scale: 0 },
+        frames: kept,
+      };
+    }
+    const { record, rgb } = next.value;
+    if (!wanted.has(record.frame)) continue;
+    const png = await sharp(rgb, { raw: { width: 640, height: 480, channels: 3 } }).resize(320).png()
+      .toBuffer();
+    kept.push({
+      frame: record.frame,
+      png: new Uint8Array(png),
+      caption: `#${record.frame} ${o.variant}: mask ${(record.foreground * 100).toFixed(1)} % of the frame`,
+    });
+  }
 }
