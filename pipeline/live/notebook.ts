@@ -9,7 +9,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { toFloatBatch } from "../data/dataset.ts";
 import { percentile } from "../bench/stats.ts";
-import type { JupyterDisplayable } from "../report/notebook.ts";
+import { base64, type JupyterDisplayable } from "../report/notebook.ts";
 import { type SeedExperiment, seedFigure } from "../report/seed_figures.ts";
 import { openClassifier } from "./classifier.ts";
 import { CASCADE_PATHS } from "./infer.ts";
@@ -181,12 +181,6 @@ function htmlTable(head: string[], rows: string[][]): JupyterDisplayable {
 
 function escape(s: string): string {
   return s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }
 
 /** One exported U-Net scored and timed: test Dice through onnxruntime, mean ms over N batch-1 runs. */

@@ -79,3 +79,12 @@ export function onlyVariants(results: Results, variants: (name: string) => boole
     models: Object.fromEntries(Object.entries(results.models).filter(([name]) => variants(name))),
   };
 }
+
+/** Bytes as base64 (for images in cell outputs). */
+export function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}

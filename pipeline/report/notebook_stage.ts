@@ -2,14 +2,15 @@
  * Run one pipeline stage from a notebook, with the params the pipeline file gives it for a
  * profile (so a notebook's numbers are the pipeline's: same settings, same seed), into a temp
  * out folder, its log and per-epoch progress printed in the cell. Also a figure as a cell output:
- * Vega-Lite's own MIME type, with the SVG as the fallback nbconvert's HTML and GitHub show.
+ * Vega-Lite's own MIME type, with a PNG as the fallback nbconvert's HTML and GitHub show.
  */
 import { join } from "node:path";
 import { loadPipeline } from "../core/config.ts";
 import type { StageContext, StageResult } from "../core/types.ts";
 import type { FigureSpec } from "./figures.ts";
-import type { JupyterDisplayable } from "./notebook.ts";
+import { base64, type JupyterDisplayable } from "./notebook.ts";
 import { renderSvg } from "./render.ts";
+import { svgToPng } from "./images.ts";
 
 /** A stage run in a notebook: its out folder and what it returned. */
 export interface NotebookStage {
@@ -69,14 +70,17 @@ function epochProgress(label: string, total: number, unit = "") {
   };
 }
 
-/** A report figure as a cell output: Vega-Lite (v5 MIME, which Jupyter renders) with an SVG fallback. */
+/**
+ * A report figure as a cell output: Vega-Lite (v5 MIME, which Jupyter renders) with a PNG fallback
+ * (nbconvert's HTML strips an inline SVG's elements, and GitHub shows PNGs).
+ */
 export async function figure(f: FigureSpec | null): Promise<JupyterDisplayable> {
   if (!f) return { [Symbol.for("Jupyter.display")]: () => ({ "text/plain": "(no data for this figure)" }) };
-  const svg = await renderSvg(f.spec);
+  const png = await svgToPng(await renderSvg(f.spec));
   return {
     [Symbol.for("Jupyter.display")]: () => ({
       "application/vnd.vegalite.v5+json": f.spec,
-      "image/svg+xml": svg,
+      "image/png": base64(png),
       "text/plain": f.caption,
     }),
   };
