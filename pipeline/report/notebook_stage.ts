@@ -34,12 +34,15 @@ export async function runStage(o: {
 }): Promise<NotebookStage> {
   const config = await loadPipeline(o.pipelineFile, { profile: o.profile });
   const stage = config.stages[o.name];
-  const params = { ...stage.parsed_params, ...o.overrides };
+  // The raw params (after the profile) with the overrides, parsed as the runner parses them.
+  const params = o.overrides
+    ? stage.mod.paramsSchema.parse({ ...stage.params, ...o.overrides })
+    : stage.parsed_params;
   const outDir = await Deno.makeTempDir({ dir: o.work, prefix: `${o.name}-` });
   const ctx: StageContext = {
     name: o.name,
     profile: o.profile,
-    params: stage.mod.paramsSchema.parse(params) as Record<string, unknown>,
+    params: params as Record<string, unknown>,
     seed: config.seed,
     root: config.root,
     outDir,
