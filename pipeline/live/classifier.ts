@@ -31,14 +31,7 @@ export interface ClassifierOptions {
 /** Open `model` (a variant of `exportDir` or a path to an .onnx file); errors name the model and what to do. */
 export async function openClassifier(model: string, o: ClassifierOptions): Promise<LiveClassifier> {
   const path = await modelPath(model, o);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new ExpectedError(`model "${path}" cannot be read (${(e as Error).message})`);
-  }
-  const meta = metadataOf(bytes, path);
-  const size = Number(/^(\d+)x/.exec(meta.input_size ?? "")?.[1]);
+  const { bytes, meta, size, layout } = await readExported(path);
   const classes = JSON.parse(meta.classes ?? "null") as string[] | null;
   if (!size || !classes?.length || meta.task === "segmentation") {
     throw new ExpectedError(
@@ -46,7 +39,6 @@ export async function openClassifier(model: string, o: ClassifierOptions): Promi
         `or it is a ${meta.task} model)`,
     );
   }
-  const layout = meta.input_layout === "NCHW" ? "NCHW" : "NHWC";
   const session = await createSession(bytes, { threads: o.threads ?? 1 });
   const output = session.outputNames.includes("probs") ? "probs" : session.outputNames[0];
   return {
@@ -98,14 +90,30 @@ export async function modelPath(
   return join(o.exportDir, file.path);
 }
 
-/** metadata_props of a serialized ONNX model. */
-function metadataOf(bytes: Uint8Array, path: string): Record<string, string> {
+/**
+ * An ONNX file the export stage wrote: its bytes, metadata_props, input side (`input_size`,
+ * 0 when absent) and input layout; errors name the file.
+ */
+export async function readExported(path: string): Promise<{
+  bytes: Uint8Array;
+  meta: Record<string, string>;
+  size: number;
+  layout: "NHWC" | "NCHW";
+}> {
+  let bytes: Uint8Array, meta: Record<string, string>;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    throw new ExpectedError(`model "${path}" cannot be read (${(e as Error).message})`);
+  }
   try {
     const m = onnxProto.onnx.ModelProto.decode(bytes);
-    return Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""]));
+    meta = Object.fromEntries((m.metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""]));
   } catch (e) {
     throw new ExpectedError(`model "${path}" is not an ONNX file (${(e as Error).message})`);
   }
+  const size = Number(/^(\d+)x/.exec(meta.input_size ?? "")?.[1]) || 0;
+  return { bytes, meta, size, layout: meta.input_layout === "NCHW" ? "NCHW" : "NHWC" };
 }
 
 function softmax(z: Float32Array): Float32Array {

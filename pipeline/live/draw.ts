@@ -146,3 +146,20 @@ export function drawFace(
   const y = box[1] >= tagHeight ? box[1] - tagHeight : box[1] + box[3];
   drawLabel(rgb, width, height, box[0], Math.min(height - tagHeight, y), text, [255, 255, 255], color, font);
 }
+
+/** The run's frames per second, top left, white on black. */
+export function drawFps(rgb: Uint8Array, width: number, height: number, fps: number, font: Font): void {
+  drawLabel(rgb, width, height, 4, 4, `${fps.toFixed(1)} FPS`, [255, 255, 255], [0, 0, 0], font);
+}
+
+/** `count` frame indices spread evenly over `frames` (each centred in its share): the frames a strip keeps. */
+export function evenlySpaced(count: number, frames: number): Set<number> {
+  return new Set(Array.from({ length: count }, (_, i) => Math.floor((i + 0.5) * frames / count)));
+}
+
+/** A packed RGB24 frame as a PNG at half its width (report strips, notebook frames). */
+export async function halfSizePng(rgb: Uint8Array, width: number, height: number): Promise<Uint8Array> {
+  const png = await sharp(rgb, { raw: { width, height, channels: 3 } }).resize(Math.round(width / 2)).png()
+    .toBuffer();
+  return new Uint8Array(png);
+}

@@ -21,7 +21,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ExpectedError, isExpected } from "../core/errors.ts";
-import { type FrameRecord, type LiveSummary, openLive } from "./run_live.ts";
+import { facesText, type FrameRecord, type LiveSummary, openLive } from "./run_live.ts";
 import { openSegmentLive, type SegFrameRecord, type SegSummary } from "./segment_live.ts";
 import type { FrameSource } from "./frames.ts";
 import { modelPath } from "./classifier.ts";
@@ -209,8 +209,7 @@ function progressLine(r: FrameRecord | SegFrameRecord): string {
   if (!("faces" in r)) {
     return `frame ${r.frame}: mask ${(r.foreground * 100).toFixed(1)} % (${r.ms.total.toFixed(1)} ms)`;
   }
-  const faces = r.faces.map((f) => `${f.label} ${(f.prob * 100).toFixed(0)}%`).join(", ") || "no face";
-  return `frame ${r.frame}: ${faces} (${r.ms.total.toFixed(1)} ms)`;
+  return `frame ${r.frame}: ${facesText(r.faces)} (${r.ms.total.toFixed(1)} ms)`;
 }
 
 function report(s: LiveSummary | SegSummary, json: boolean, print: (line: string) => void): void {

@@ -6,26 +6,36 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
 import { toFloatBatch } from "../data/dataset.ts";
 import { percentile } from "../bench/stats.ts";
 import { base64, type JupyterDisplayable } from "../report/notebook.ts";
 import { type SeedExperiment, seedFigure } from "../report/seed_figures.ts";
 import { openClassifier } from "./classifier.ts";
 import { CASCADE_PATHS } from "./infer.ts";
-import { type LiveSummary, openLive } from "./run_live.ts";
-import { openSegmentLive } from "./segment_live.ts";
+import { facesText, type LiveSummary, openLive } from "./run_live.ts";
+import { evenlySpaced, halfSizePng } from "./draw.ts";
+import { openSegmentLive, type SegSummary } from "./segment_live.ts";
 import { loadDataset } from "../data/dataset.ts";
 import { onnxRunner, timeRuns } from "../bench/runners.ts";
 import { splitImages, splitScorer } from "../export/task_eval.ts";
 import { taskByName } from "../tasks/mod.ts";
 
-/** One variant run live: its summary and a few annotated frames (PNG). */
-export interface LiveDemo {
+/** Annotated frames of a run (PNG), shown by `framesView`. */
+export interface DemoFrames {
+  frames: { frame: number; png: Uint8Array; caption: string }[];
+}
+
+/** One classifier variant run live: its summary and a few annotated frames. */
+export interface LiveDemo extends DemoFrames {
   variant: string;
   format: string;
   summary: LiveSummary["summary"];
-  frames: { frame: number; png: Uint8Array; caption: string }[];
+}
+
+/** One U-Net run live: its summary and a few frames with the mask blended in. */
+export interface SegDemo extends DemoFrames {
+  variant: string;
+  summary: SegSummary["summary"];
 }
 
 /** Where the quick pipeline's exports are, relative to the notebook folder's `root`. */
@@ -51,8 +61,8 @@ export async function liveDemo(o: {
   keep?: number;
   profile?: string;
 }): Promise<LiveDemo> {
-  const frames = o.frames ?? 60, keep = o.keep ?? 3, format = o.format ?? "onnx-fp32";
-  const wanted = new Set(Array.from({ length: keep }, (_, i) => Math.floor((i + 0.5) * frames / keep)));
+  const frames = o.frames ?? 60, format = o.format ?? "onnx-fp32";
+  const wanted = evenlySpaced(o.keep ?? 3, frames);
   const run = await openLive({
     source: o.source,
     width: 640,
@@ -75,14 +85,11 @@ export async function liveDemo(o: {
     if (next.done) return { variant: o.variant, format, summary: next.value.summary, frames: kept };
     const { record, rgb } = next.value;
     if (!wanted.has(record.frame)) continue;
-    const png = await sharp(rgb, { raw: { width: 640, height: 480, channels: 3 } }).resize(320).png()
-      .toBuffer();
-    const labels = record.faces.map((f) => `${f.label} ${(f.prob * 100).toFixed(0)}%`).join(", ") ||
-      "no face";
+    const png = await halfSizePng(rgb, 640, 480);
     kept.push({
       frame: record.frame,
-      png: new Uint8Array(png),
-      caption: `#${record.frame} ${o.variant}: ${labels}`,
+      png,
+      caption: `#${record.frame} ${o.variant}: ${facesText(record.faces)}`,
     });
   }
 }
@@ -163,7 +170,7 @@ export function inferenceTable(
 }
 
 /** Annotated frames inline (PNG data URIs). */
-export function framesView(runs: LiveDemo[]): JupyterDisplayable {
+export function framesView(runs: DemoFrames[]): JupyterDisplayable {
   const figures = runs.flatMap((r) => r.frames).map((f) =>
     `<figure style="display:inline-block;margin:4px"><img src="data:image/png;base64,${base64(f.png)}" ` +
     `width="320" alt="${escape(f.caption)}"><figcaption>${escape(f.caption)}</figcaption></figure>`
@@ -261,9 +268,9 @@ export async function segDemo(o: {
   frames?: number;
   keep?: number;
   profile?: string;
-}): Promise<LiveDemo> {
-  const frames = o.frames ?? 60, keep = o.keep ?? 2;
-  const wanted = new Set(Array.from({ length: keep }, (_, i) => Math.floor((i + 0.5) * frames / keep)));
+}): Promise<SegDemo> {
+  const frames = o.frames ?? 60;
+  const wanted = evenlySpaced(o.keep ?? 2, frames);
   const run = await openSegmentLive({
     source: o.source,
     width: 640,
@@ -274,26 +281,15 @@ export async function segDemo(o: {
     exportDir: join(o.root, "artifacts", o.profile ?? "quick", "seg_export"),
     annotate: true,
   });
-  const kept: LiveDemo["frames"] = [];
+  const kept: SegDemo["frames"] = [];
   for (;;) {
     const next = await run.frames.next();
-    if (next.done) {
-      const s = next.value.summary;
-      const ms = { ...s.ms_median, detect: 0, classify: s.ms_median.segment };
-      return {
-        variant: o.variant,
-        format: "onnx-fp32",
-        summary: { ...s, ms_median: ms, detect_every: 0, detect_scale: 0 },
-        frames: kept,
-      };
-    }
+    if (next.done) return { variant: o.variant, summary: next.value.summary, frames: kept };
     const { record, rgb } = next.value;
     if (!wanted.has(record.frame)) continue;
-    const png = await sharp(rgb, { raw: { width: 640, height: 480, channels: 3 } }).resize(320).png()
-      .toBuffer();
     kept.push({
       frame: record.frame,
-      png: new Uint8Array(png),
+      png: await halfSizePng(rgb, 640, 480),
       caption: `#${record.frame} ${o.variant}: mask ${(record.foreground * 100).toFixed(1)} % of the frame`,
     });
   }

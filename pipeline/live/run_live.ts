@@ -6,21 +6,14 @@
  */
 import { cropToInput } from "../data/decode.ts";
 import { toFloatBatch } from "../data/dataset.ts";
-import { percentile } from "../bench/stats.ts";
 import { type ClassifierOptions, type LiveClassifier, openClassifier } from "./classifier.ts";
-import { drawFace, drawLabel, type Font, loadFont } from "./draw.ts";
+import { drawFace, drawFps, type Font, loadFont } from "./draw.ts";
+import { FrameClock, type StageTimes } from "./frame_clock.ts";
 import { type FrameSource, openFrameSource } from "./frames.ts";
 import { type Box, createHaarDetector, type DetectOptions, type HaarDetector } from "./haar.ts";
 
 /** Where a frame's milliseconds went. `total`: wall time since the previous frame was done. */
-export interface FrameTimes {
-  capture: number;
-  detect: number;
-  preprocess: number;
-  classify: number;
-  draw: number;
-  total: number;
-}
+export type FrameTimes = StageTimes<"capture" | "detect" | "preprocess" | "classify" | "draw">;
 
 /** One frame's result, as `--json` prints it. */
 export interface FrameRecord {
@@ -92,35 +85,26 @@ async function* loop(
   classifier: LiveClassifier,
   font: Font | undefined,
 ): AsyncGenerator<{ record: FrameRecord; rgb: Uint8Array }, LiveSummary> {
-  const { width, height } = source, size = classifier.size, times: FrameTimes[] = [];
-  const started = performance.now();
-  let boxes: Box[] = [], last = started;
+  const { width, height } = source, size = classifier.size;
+  const clock = new FrameClock(["capture", "detect", "preprocess", "classify", "draw"] as const);
+  let boxes: Box[] = [];
   try {
     for await (const frame of source) {
       const detected = frame.index % o.detectEvery === 0;
-      let t = performance.now();
-      const lap = () => {
-        const now = performance.now(), ms = now - t;
-        t = now;
-        return ms;
-      };
+      clock.start();
       if (detected) boxes = detector.detect(frame.rgb, width, height, o);
-      const detect = lap();
+      const detect = clock.lap();
       const crops = await Promise.all(boxes.map((b) => cropToInput(frame.rgb, width, height, b, size)));
       const batch = toFloatBatch(concat(crops), crops.map((_, i) => i), size);
-      const preprocess = lap();
+      const preprocess = clock.lap();
       const results = await classifier.classify(batch, crops.length);
-      const classify = lap();
+      const classify = clock.lap();
       const faces = boxes.map((box, i) => ({ box, ...results[i] }));
       if (font) {
         for (const f of faces) drawFace(frame.rgb, width, height, f.box, f.label, f.prob, font);
-        const fps = times.length ? 1000 * times.length / (last - started) : 0;
-        drawLabel(frame.rgb, width, height, 4, 4, `${fps.toFixed(1)} FPS`, [255, 255, 255], [0, 0, 0], font);
+        drawFps(frame.rgb, width, height, clock.fps(), font);
       }
-      const draw = lap();
-      const ms = { capture: frame.captureMs, detect, preprocess, classify, draw, total: t - last };
-      last = t;
-      times.push(ms);
+      const ms = clock.end({ capture: frame.captureMs, detect, preprocess, classify, draw: clock.lap() });
       yield { record: { frame: frame.index, faces, detected, ms }, rgb: frame.rgb };
     }
   } finally {
@@ -128,21 +112,9 @@ async function* loop(
     detector.dispose();
     await classifier.dispose();
   }
-  const seconds = (last - started) / 1000;
-  const median = (k: keyof FrameTimes) => percentile(times.map((x) => x[k]).sort((a, b) => a - b), 50);
   return {
     summary: {
-      frames: times.length,
-      seconds,
-      fps: times.length / seconds,
-      ms_median: {
-        capture: median("capture"),
-        detect: median("detect"),
-        preprocess: median("preprocess"),
-        classify: median("classify"),
-        draw: median("draw"),
-        total: median("total"),
-      },
+      ...clock.summary(),
       model: classifier.name,
       source: source.label,
       width,
@@ -151,6 +123,11 @@ async function* loop(
       detect_scale: o.detectScale,
     },
   };
+}
+
+/** A frame's faces as `with_mask 97%, without_mask 88%` (or "no face"). */
+export function facesText(faces: FrameRecord["faces"]): string {
+  return faces.map((f) => `${f.label} ${(f.prob * 100).toFixed(0)}%`).join(", ") || "no face";
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -3,24 +3,17 @@
  * exported U-Net in onnxruntime, and its mask blended onto the frame. Timed per stage like the
  * face loop: capture, preprocess, segment, draw.
  */
-import onnxProto from "onnx-proto";
 import { ExpectedError } from "../core/errors.ts";
 import { toFloatBatch } from "../data/dataset.ts";
 import { cropToInput } from "../data/decode.ts";
 import { createSession, ort, toNchw } from "../export/ort.ts";
-import { percentile } from "../bench/stats.ts";
-import { drawLabel, loadFont } from "./draw.ts";
-import { modelPath } from "./classifier.ts";
+import { drawFps, loadFont } from "./draw.ts";
+import { FrameClock, type StageTimes } from "./frame_clock.ts";
+import { modelPath, readExported } from "./classifier.ts";
 import { type FrameSource, openFrameSource } from "./frames.ts";
 
 /** Where a segmented frame's milliseconds went. */
-export interface SegFrameTimes {
-  capture: number;
-  preprocess: number;
-  segment: number;
-  draw: number;
-  total: number;
-}
+export type SegFrameTimes = StageTimes<"capture" | "preprocess" | "segment" | "draw">;
 
 /** One frame, as `--json` prints it: the share of the frame the mask covers. */
 export interface SegFrameRecord {
@@ -60,13 +53,7 @@ export interface SegLiveOptions {
 /** Open the U-Net and the source; `frames` yields records (and annotated pixels), then the summary. */
 export async function openSegmentLive(o: SegLiveOptions) {
   const path = await modelPath(o.model, o);
-  const bytes = await Deno.readFile(path).catch((e) => {
-    throw new ExpectedError(`model "${path}" cannot be read (${e.message})`);
-  });
-  const meta = Object.fromEntries(
-    (onnxProto.onnx.ModelProto.decode(bytes).metadataProps ?? []).map((p) => [p.key ?? "", p.value ?? ""]),
-  );
-  const size = Number(/^(\d+)x/.exec(meta.input_size ?? "")?.[1]);
+  const { bytes, meta, size, layout } = await readExported(path);
   if (meta.task !== "segmentation" || !size) {
     throw new ExpectedError(
       `model "${path}" is not a U-Net exported by edgeslim (metadata task "${meta.task}")`,
@@ -78,7 +65,6 @@ export async function openSegmentLive(o: SegLiveOptions) {
       await session.release();
       throw e;
     });
-  const layout = meta.input_layout === "NCHW" ? "NCHW" : "NHWC";
   const name = o.model.endsWith(".onnx") ? path.split("/").pop()! : o.model;
   return { source, frames: loop(o, source, session, size, layout, name) };
 }
@@ -91,26 +77,20 @@ async function* loop(
   layout: "NHWC" | "NCHW",
   model: string,
 ): AsyncGenerator<{ record: SegFrameRecord; rgb: Uint8Array }, SegSummary> {
-  const { width, height } = source, times: SegFrameTimes[] = [];
+  const { width, height } = source;
   const font = o.annotate ? await loadFont(14) : undefined;
-  const started = performance.now();
-  let last = started;
+  const clock = new FrameClock(["capture", "preprocess", "segment", "draw"] as const);
   try {
     for await (const frame of source) {
-      let t = performance.now();
-      const lap = () => {
-        const now = performance.now(), ms = now - t;
-        t = now;
-        return ms;
-      };
+      clock.start();
       const pixels = await cropToInput(frame.rgb, width, height, [0, 0, width, height], size);
       const x = toFloatBatch(pixels, [0], size);
-      const preprocess = lap();
+      const preprocess = clock.lap();
       const input = layout === "NHWC" ? x : toNchw(x, 1, size, size, 3);
       const dims = layout === "NHWC" ? [1, size, size, 3] : [1, 3, size, size];
       const out = await session.run({ input: new ort.Tensor("float32", input, dims) });
       const probs = out[session.outputNames[0]].data as Float32Array;
-      const segment = lap();
+      const segment = clock.lap();
       let covered = 0;
       for (let y = 0; y < height; y++) {
         const row = Math.min(size - 1, Math.floor((y + 0.5) * size / height)) * size;
@@ -124,34 +104,18 @@ async function* loop(
           frame.rgb[at + 2] = (frame.rgb[at + 2] + 255) >> 1;
         }
       }
-      if (font) {
-        const fps = times.length ? 1000 * times.length / (last - started) : 0;
-        drawLabel(frame.rgb, width, height, 4, 4, `${fps.toFixed(1)} FPS`, [255, 255, 255], [0, 0, 0], font);
-      }
-      const draw = lap();
-      const ms = { capture: frame.captureMs, preprocess, segment, draw, total: t - last };
-      last = t;
-      times.push(ms);
+      for (const t of Object.values(out)) t.dispose();
+      if (font) drawFps(frame.rgb, width, height, clock.fps(), font);
+      const ms = clock.end({ capture: frame.captureMs, preprocess, segment, draw: clock.lap() });
       yield { record: { frame: frame.index, foreground: covered / (width * height), ms }, rgb: frame.rgb };
     }
   } finally {
     await source.close();
     await session.release();
   }
-  const seconds = (last - started) / 1000;
-  const median = (k: keyof SegFrameTimes) => percentile(times.map((x) => x[k]).sort((a, b) => a - b), 50);
   return {
     summary: {
-      frames: times.length,
-      seconds,
-      fps: times.length / seconds,
-      ms_median: {
-        capture: median("capture"),
-        preprocess: median("preprocess"),
-        segment: median("segment"),
-        draw: median("draw"),
-        total: median("total"),
-      },
+      ...clock.summary(),
       model,
       source: source.label,
       width,

@@ -26,7 +26,7 @@ import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { primaryValue, splitImages, type SplitScorer, splitScorer } from "../export/task_eval.ts";
-/** Formats this stage times locally (TFLite files are timed on the board: see the README). */
+/** Formats this stage times locally (TFLite files are timed on devices, through their python3: see the README). */
 const FORMATS = ["tfjs", "onnx-fp32", "onnx-fp16", "onnx-int8"] as const;
 import type { ExportPart, ExportRecord } from "./export.ts";
 import { type MachineInfo, machineInfo } from "../bench/machine.ts";

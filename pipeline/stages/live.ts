@@ -8,13 +8,13 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
 import { z } from "zod";
 import { ExpectedError } from "../core/errors.ts";
 import type { StageContext, StageResult } from "../core/types.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import { CASCADE_PATHS } from "../live/infer.ts";
-import { type FrameTimes, openLive } from "../live/run_live.ts";
+import { facesText, type FrameTimes, openLive } from "../live/run_live.ts";
+import { evenlySpaced, halfSizePng } from "../live/draw.ts";
 import { type DeviceConfig, deviceSchema } from "../bench/devices.ts";
 import { modelPath } from "../live/classifier.ts";
 import { inferOnDevice } from "../live/remote_infer.ts";
@@ -102,7 +102,7 @@ export async function run(ctx: StageContext<LiveParams>): Promise<StageResult> {
   const runs: LiveRunRecord[] = [];
   const strip: LivePart["strip"] = [];
   await Deno.mkdir(join(ctx.outDir, "strip"), { recursive: true });
-  const keep = new Set(Array.from({ length: p.strip }, (_, i) => Math.floor((i + 0.5) * p.frames / p.strip)));
+  const keep = evenlySpaced(p.strip, p.frames);
   for (const [j, { variant, format, device }] of jobs.entries()) {
     if (device !== "local") {
       runs.push(
@@ -137,14 +137,12 @@ export async function run(ctx: StageContext<LiveParams>): Promise<StageResult> {
       faces += record.faces.length;
       if (j === 0 && keep.has(record.frame)) {
         const file = `strip/frame-${String(record.frame).padStart(4, "0")}.png`;
-        const png = await sharp(rgb, { raw: { width: p.width, height: p.height, channels: 3 } })
-          .resize(Math.round(p.width / 2)).png().toBuffer();
-        await writeFileAtomic(join(ctx.outDir, file), new Uint8Array(png));
-        const labels = record.faces.map((f) => `${f.label} ${(f.prob * 100).toFixed(0)}%`).join(", ");
+        await writeFileAtomic(join(ctx.outDir, file), await halfSizePng(rgb, p.width, p.height));
+        const labels = facesText(record.faces);
         strip.push({
           file,
           frame: record.frame,
-          caption: `#${record.frame} ${variant} ${format}: ${labels || "–"}`,
+          caption: `#${record.frame} ${variant} ${format}: ${labels}`,
         });
       }
     }
