@@ -1,5 +1,13 @@
 /** Small models for the export / bench tests. */
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { initEngine } from "../pipeline/engine/mod.ts";
+import { buildClassifier } from "../pipeline/models/classifier.ts";
+import { saveModel } from "../pipeline/models/io.ts";
+import * as exportStage from "../pipeline/stages/export.ts";
+import type { Format } from "../pipeline/export/variant.ts";
+import * as fetchStage from "../pipeline/stages/fetch.ts";
+import { stageContext as context } from "./_stage_context.ts";
 
 /** Give every batch norm non-trivial statistics: γ, β, moving mean and variance in [0.5, 1.5). */
 export function randomizeBatchNorm(model: tf.LayersModel, seed = 3): void {
@@ -37,4 +45,42 @@ export function randomImages(n: number, size: number, seed = 11): Float32Array {
   return tf.tidy(() =>
     tf.randomUniform([n, size, size, 3], 0, 1, "float32", seed).dataSync() as Float32Array
   );
+}
+
+/**
+ * fetch (synthetic faces, `size` px) → random-weight classifiers (channels by name, batch norms
+ * randomized) → the export stage with `formats`, min/max int8 on 8 images. Returns both folders.
+ */
+export async function exportTinyClassifiers(base: string, o: {
+  size: number;
+  countPerClass: number;
+  models: Record<string, [number, number, number]>;
+  formats: Format[];
+  classes?: number;
+}): Promise<{ fetch: string; export: string }> {
+  await initEngine();
+  const fetch = context(
+    "fetch",
+    fetchStage.paramsSchema.parse({ source: "synthetic", size: o.size, count_per_class: o.countPerClass }),
+    base,
+  );
+  await fetchStage.run(fetch);
+  const train = await Deno.makeTempDir({ dir: base, prefix: "train-" });
+  const models: Record<string, { technique: string; checkpoint: string }> = {};
+  for (const [name, channels] of Object.entries(o.models)) {
+    const model = buildClassifier({ channels, dropout: 0 }, [o.size, o.size, 3], o.classes ?? 2);
+    randomizeBatchNorm(model);
+    await saveModel(model, join(train, name));
+    models[name] = { technique: "baseline", checkpoint: name };
+    model.dispose();
+  }
+  await Deno.writeTextFile(join(train, "results.part.json"), JSON.stringify({ models }));
+  const exp = context(
+    "export",
+    exportStage.paramsSchema.parse({ formats: o.formats, calibration: { images: 8, methods: ["minmax"] } }),
+    base,
+    { train, fetch: fetch.outDir },
+  );
+  await exportStage.run(exp);
+  return { fetch: fetch.outDir, export: exp.outDir };
 }

@@ -1,15 +1,9 @@
 /**
  * Helpers of the live tests: which tools and data this machine has, tests that skip without them
- * (and fail instead under CI=true), pixel statistics, and a seeded random source.
+ * (and fail instead under CI=true), pixel statistics, PATH tricks, and a small exported classifier.
  */
 
-import { join } from "node:path";
-import { initEngine } from "../pipeline/engine/mod.ts";
-import { buildClassifier } from "../pipeline/models/classifier.ts";
-import { saveModel } from "../pipeline/models/io.ts";
-import * as exportStage from "../pipeline/stages/export.ts";
-import * as fetchStage from "../pipeline/stages/fetch.ts";
-import { stageContext as context } from "./_stage_context.ts";
+import { exportTinyClassifiers } from "./_export_helpers.ts";
 
 /** The opencv-doc sample data folder. */
 export const DATA = "/usr/share/doc/opencv-doc/examples/data";
@@ -71,18 +65,6 @@ export function absDiff(a: Uint8Array, b: Uint8Array): { max: number; mean: numb
   return { max, mean: sum / a.length };
 }
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Run `fn` with PATH set to `path`, restoring it after. */
 export async function withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const saved = Deno.env.get("PATH") ?? "";
@@ -116,32 +98,13 @@ export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-/** fetch (synthetic 32×32) → a random classifier → its ONNX fp32 / int8 export; returns the export dir. */
+/** fetch (synthetic 32×32) → a random classifier "tiny" → its ONNX fp32 / int8 export; returns the export dir. */
 export async function exportedClassifier(base: string): Promise<string> {
-  await initEngine();
-  const fetch = context(
-    "fetch",
-    fetchStage.paramsSchema.parse({ source: "synthetic", size: 32, count_per_class: 12 }),
-    base,
-  );
-  await fetchStage.run(fetch);
-  const train = join(base, "train");
-  const model = buildClassifier({ channels: [4, 8, 16], dropout: 0 }, [32, 32, 3], 2);
-  await saveModel(model, join(train, "tiny"));
-  model.dispose();
-  await Deno.writeTextFile(
-    join(train, "results.part.json"),
-    JSON.stringify({ models: { tiny: { technique: "baseline", checkpoint: "tiny" } } }),
-  );
-  const exp = context(
-    "export",
-    exportStage.paramsSchema.parse({
-      formats: ["onnx-fp32", "onnx-int8"],
-      calibration: { images: 8, methods: ["minmax"] },
-    }),
-    base,
-    { train, fetch: fetch.outDir },
-  );
-  await exportStage.run(exp);
-  return exp.outDir;
+  const dirs = await exportTinyClassifiers(base, {
+    size: 32,
+    countPerClass: 12,
+    models: { tiny: [4, 8, 16] },
+    formats: ["onnx-fp32", "onnx-int8"],
+  });
+  return dirs.export;
 }

@@ -11,7 +11,6 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ResultsPart } from "../pipeline/core/types.ts";
 import type { ResultRow } from "../pipeline/stages/parts.ts";
-import { initEngine } from "../pipeline/engine/mod.ts";
 import { buildBundle } from "../pipeline/bench/bundle.ts";
 import { benchDevice, type DeviceConfig, deviceSchema } from "../pipeline/bench/devices.ts";
 import { armnnAvailable } from "../pipeline/export/tflite/mod.ts";
@@ -20,11 +19,8 @@ import { isExpected } from "../pipeline/core/errors.ts";
 import { parseTrtexec } from "../pipeline/bench/trtexec.ts";
 import * as benchStage from "../pipeline/stages/bench.ts";
 import * as exportStage from "../pipeline/stages/export.ts";
-import * as fetchStage from "../pipeline/stages/fetch.ts";
-import { buildClassifier } from "../pipeline/models/classifier.ts";
-import { saveModel } from "../pipeline/models/io.ts";
 import { loadDataset } from "../pipeline/data/dataset.ts";
-import { randomizeBatchNorm } from "./_export_helpers.ts";
+import { exportTinyClassifiers } from "./_export_helpers.ts";
 import { stageContext as context } from "./_stage_context.ts";
 import { freePort, sh, startSshd } from "./_sshd.ts";
 
@@ -259,40 +255,15 @@ async function installBoard(dir: string): Promise<string> {
   return nm;
 }
 
-/** fetch (synthetic 16×16) → two random-weight classifiers → export onnx-fp32 + onnx-int8. */
-async function tinyExport(base: string) {
-  await initEngine();
-  const fetch = context(
-    "fetch",
-    fetchStage.paramsSchema.parse({ source: "synthetic", size: 16, count_per_class: 20 }),
-    base,
-  );
-  await fetchStage.run(fetch);
-  const train = await Deno.makeTempDir({ dir: base, prefix: "train-" });
-  const models: ResultsPart["models"] = {};
-  for (const [name, channels] of Object.entries({ teacher: [8, 16, 32], small: [4, 8, 16] })) {
-    const model = buildClassifier(
-      { channels: channels as [number, number, number], dropout: 0 },
-      [16, 16, 3],
-      3,
-    );
-    randomizeBatchNorm(model);
-    await saveModel(model, join(train, name));
-    models[name] = { technique: "baseline", checkpoint: name } as never;
-    model.dispose();
-  }
-  await Deno.writeTextFile(join(train, "results.part.json"), JSON.stringify({ models }));
-  const exp = context(
-    "export",
-    exportStage.paramsSchema.parse({
-      formats: ["onnx-fp32", "onnx-int8", "tflite-fp32", "tflite-fp16", "tflite-int8"],
-      calibration: { images: 8, methods: ["minmax"] },
-    }),
-    base,
-    { train, fetch: fetch.outDir },
-  );
-  await exportStage.run(exp);
-  return { fetch: fetch.outDir, export: exp.outDir };
+/** fetch (synthetic 16×16) → two random-weight classifiers (3 outputs) → export ONNX and TFLite. */
+function tinyExport(base: string) {
+  return exportTinyClassifiers(base, {
+    size: 16,
+    countPerClass: 20,
+    models: { teacher: [8, 16, 32], small: [4, 8, 16] },
+    classes: 3,
+    formats: ["onnx-fp32", "onnx-int8", "tflite-fp32", "tflite-fp16", "tflite-int8"],
+  });
 }
 
 Deno.test({

@@ -7,17 +7,9 @@ import { ExpectedError } from "../pipeline/core/errors.ts";
 import { FrameAssembler } from "../pipeline/live/frame_assembler.ts";
 import { csiLaunchArgs, openFrameSource } from "../pipeline/live/frames.ts";
 import { openPipeSource } from "../pipeline/live/pipe_source.ts";
-import {
-  absDiff,
-  collect,
-  DATA,
-  pathWithOnly,
-  PYTHON,
-  seededRandom,
-  testWith,
-  withPath,
-} from "./_live_support.ts";
+import { absDiff, collect, DATA, pathWithOnly, PYTHON, testWith, withPath } from "./_live_support.ts";
 import { bestVideoCodec, openVideoWriter, type VideoCodec } from "../pipeline/live/video_writer.ts";
+import { seededRandom } from "../pipeline/core/random.ts";
 
 const MEGAMIND = `${DATA}/Megamind.avi`;
 const TREE = `${DATA}/tree.avi`;
