@@ -274,7 +274,7 @@ Deno.test("the distillation loss and its gradients match tfjs cpu", async () => 
 
 Deno.test("training is bit-identical for a seed and worker count (dropout on); 1 vs 2 workers agree closely", async () => {
   const x = randomData(5, [8, 8, 3], 5), labels = Int32Array.from({ length: 5 }, (_, i) => i % 2);
-  const run = async (workers: number) => {
+  const run = async (workers: number, offThread = false) => {
     const model = buildClassifier({ channels: [4, 8, 8], dropout: 0.3 }, [8, 8, 3], 3);
     const t = await createTrainer({
       model,
@@ -282,6 +282,7 @@ Deno.test("training is bit-identical for a seed and worker count (dropout on); 1
       seed: 3,
       learningRate: 1e-2,
       workers,
+      offThread,
     });
     const losses = [];
     for (let i = 0; i < 3; i++) losses.push((await t.trainStep(x, labels)).loss);
@@ -293,6 +294,8 @@ Deno.test("training is bit-identical for a seed and worker count (dropout on); 1
   };
   const a = await run(2), b = await run(2), c = await run(1);
   assertEquals(a, b);
+  // One worker in a Worker thread (several models training at once) = one worker in-thread.
+  assertEquals(await run(1, true), c);
   const d = Math.max(...a.losses.map((l, i) => Math.abs(l - c.losses[i])));
   console.log(
     `losses (2 workers) ${a.losses.map((l) => l.toFixed(6))}; 1 vs 2 workers max |Δ| ${d.toExponential(1)}`,

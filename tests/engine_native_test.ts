@@ -6,6 +6,7 @@ import {
   loadNative,
   nativeInfo,
 } from "../pipeline/engine/native/mod.ts";
+import { seededRandom } from "../pipeline/core/random.ts";
 
 const K = loadNative();
 
@@ -483,4 +484,28 @@ Deno.test("native: AVX-512 and AVX2 kernels give bit-identical outputs", () => {
     console.log(`isa bit-identity ${name.padEnd(17)}: ${count} outputs identical (avx512 vs avx2)`);
   }
   console.log(`isa bit-identity: ${all.length} conv geometries, ${gemmCases} sgemm cases`);
+});
+
+Deno.test("native: the gradient sum and Adam step are the JavaScript formulas bit for bit", () => {
+  const k = K, n = 1003, rnd = seededRandom(11);
+  const shards = [0, 1].map(() => Float32Array.from({ length: n }, () => (rnd() - 0.5) * 1e-2));
+  const w0 = Float32Array.from({ length: n }, () => rnd() - 0.5);
+  const m0 = Float64Array.from({ length: n }, () => (rnd() - 0.5) * 1e-3);
+  const v0 = Float64Array.from({ length: n }, () => rnd() * 1e-5);
+  const step = 7, lr = 3e-3, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+  const c1 = 1 - Math.pow(b1, step), c2 = 1 - Math.pow(b2, step);
+  // The trainer's JavaScript before the kernel.
+  const g = new Float64Array(n), w = w0.slice(), m = m0.slice(), v = v0.slice();
+  for (const s of shards) for (let i = 0; i < n; i++) g[i] += s[i];
+  for (let i = 0; i < n; i++) {
+    m[i] = b1 * m[i] + (1 - b1) * g[i];
+    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+    w[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + eps);
+  }
+  const gn = new Float64Array(n).fill(9), wn = w0.slice(), mn = m0.slice(), vn = v0.slice();
+  shards.forEach((s, i) => k.gradAccumulate(gn, s, i === 0));
+  k.adam(wn, mn, vn, gn, { lr, b1, b2, c1, c2, eps });
+  assertEquals(gn, g);
+  assertEquals([wn, mn, vn], [w, m, v]);
+  throws(() => k.adam(wn, mn, vn, new Float64Array(3), { lr, b1, b2, c1, c2, eps }), /adam g must be/);
 });

@@ -24,8 +24,13 @@ export interface TrainerOptions {
   seed: number;
   /** Adam's step size; the other Adam settings are tfjs' defaults (β1 0.9, β2 0.999, ε 1e-7). */
   learningRate: number;
-  /** Data-parallel workers; default 2 when the machine has ≥ 2 cores, else 1 (runs in-thread). */
+  /** Data-parallel workers; default 2 when the machine has ≥ 2 cores, else 1. */
   workers?: number;
+  /**
+   * Run even a single shard in a Worker, not on the calling thread, so that several trainers can
+   * train at once (one model per core). The results are the same either way. @default false
+   */
+  offThread?: boolean;
   /**
    * 0/1 masks of a layer's first weight (its kernel), by layer name: masked weights are set to zero
    * at the start and after every Adam step, so they stay exactly zero.
@@ -92,7 +97,10 @@ const BETA1 = 0.9, BETA2 = 0.999, ADAM_EPS = 1e-7;
  */
 export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
   const graph = graphOf(opts.model);
-  const { trainable: w, state } = readWeights(graph, opts.model);
+  const read = readWeights(graph, opts.model);
+  // Shared with the workers: a step posts views of these, not copies (the workers only read them,
+  // and the main thread writes them between steps).
+  const w = shared(read.trainable), state = shared(read.state);
   const masks = Object.entries(opts.masks ?? {}).map(([layer, mask]) => {
     const slot = graph.nodes.find((nd) => nd.name === layer)?.weights[0];
     if (!slot?.trainable || slot.size !== mask.length) {
@@ -110,8 +118,8 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
   applyMasks();
   await buildNative();
   const kernels = loadNative();
-  const pool = await startWorkers(graph, opts.workers);
-  const m = new Float64Array(w.length), v = new Float64Array(w.length);
+  const pool = await startWorkers(graph, opts.workers, opts.offThread ?? false);
+  const m = new Float64Array(w.length), v = new Float64Array(w.length), g = new Float64Array(w.length);
   const inSize = sizeOf(graph.inputShape), outSize = sizeOf(graph.nodes[graph.output].outShape);
   const dropouts = graph.nodes.filter((nd) => nd.className === "Dropout");
   const loss = opts.loss && { name: opts.loss, options: opts.lossOptions ?? {} };
@@ -127,12 +135,12 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
     if (!Number.isInteger(n) || n === 0) {
       throw new Error(`input has ${x.length} values, not a whole number of [${graph.inputShape}] samples`);
     }
-    const shards = Math.min(Math.max(pool.size, 1), n), inputs: ShardInput[] = [];
+    const shards = Math.min(pool.size, n), inputs: ShardInput[] = [];
     for (let s = 0; s < shards; s++) {
       const a = Math.floor(n * s / shards), b = Math.floor(n * (s + 1) / shards);
       inputs.push({ mode, x: x.slice(a * inSize, b * inSize), n: b - a, batchTotal: n, ...extra(a, b) });
     }
-    if (pool.size === 0) {
+    if (!pool.threaded) {
       return Promise.all([runShard(graph, w, state, inputs[0], (_k, s) => Promise.resolve(s), kernels)]);
     }
     return pool.run(inputs, w, state);
@@ -168,39 +176,37 @@ export async function createTrainer(opts: TrainerOptions): Promise<Trainer> {
       loss,
       dropMasks: Object.fromEntries(masksOf.map((d) => [d.name, d.mask.slice(a * d.size, b * d.size)])),
     }));
-    const grad = new Float64Array(w.length);
     let total = 0;
-    for (const o of outs) {
+    outs.forEach((o, k) => {
       total += o.loss;
-      const og = o.grad!;
-      for (let i = 0; i < grad.length; i++) grad[i] += og[i];
-    }
-    return { loss: total, grad, outs };
+      kernels.gradAccumulate(g, o.grad!, k === 0);
+    });
+    return { loss: total, outs };
   }
 
   return {
     graph,
     async trainStep(x, targets, stepOpts = {}) {
-      const { loss: total, grad: g, outs } = await lossAndGradient(x, targets, step + 1, stepOpts.teacher);
+      const { loss: total, outs } = await lossAndGradient(x, targets, step + 1, stepOpts.teacher);
       step++;
-      const lr = stepOpts.learningRate ?? opts.learningRate,
-        c1 = 1 - Math.pow(BETA1, step),
-        c2 = 1 - Math.pow(BETA2, step);
-      for (let i = 0; i < w.length; i++) {
-        m[i] = BETA1 * m[i] + (1 - BETA1) * g[i];
-        v[i] = BETA2 * v[i] + (1 - BETA2) * g[i] * g[i];
-        w[i] -= lr * (m[i] / c1) / (Math.sqrt(v[i] / c2) + ADAM_EPS);
-      }
+      kernels.adam(w, m, v, g, {
+        lr: stepOpts.learningRate ?? opts.learningRate,
+        b1: BETA1,
+        b2: BETA2,
+        c1: 1 - Math.pow(BETA1, step),
+        c2: 1 - Math.pow(BETA2, step),
+        eps: ADAM_EPS,
+      });
       applyMasks();
       updateMovingStatistics(graph, state, outs[0].state, false);
       return { loss: total, out: concat(outs.map((o) => o.out)) };
     },
     async gradient(x, targets, gradOpts = {}) {
-      const { loss, grad } = await lossAndGradient(x, targets, step + 1, gradOpts.teacher);
-      return { loss, grad };
+      const { loss } = await lossAndGradient(x, targets, step + 1, gradOpts.teacher);
+      return { loss, grad: g.slice() };
     },
     async predict(x, { chunk = 64 } = {}) {
-      const n = x.length / inSize, step = chunk * Math.max(pool.size, 1), parts: Float32Array[] = [];
+      const n = x.length / inSize, step = chunk * pool.size, parts: Float32Array[] = [];
       for (let a = 0; a < n; a += step) {
         const outs = await run("infer", x.subarray(a * inSize, Math.min(n, a + step) * inSize));
         parts.push(...outs.map((o) => o.out));
@@ -266,6 +272,13 @@ function updateMovingStatistics(
   }
 }
 
+/** A copy of `a` in a SharedArrayBuffer. */
+function shared(a: Float32Array): Float32Array {
+  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
 function concat(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
@@ -277,15 +290,22 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 interface WorkerPool {
+  /** Shards a batch is split into. */
   size: number;
+  /** False: one shard, run on the calling thread. */
+  threaded: boolean;
   run(inputs: ShardInput[], trainable: Float32Array, state: Float32Array): Promise<ShardOutput[]>;
   close(): void;
 }
 
-/** Start `count` workers (default: 2 on a machine with ≥ 2 cores); 1 means none (in-thread). */
-async function startWorkers(graph: GraphSpec, count?: number): Promise<WorkerPool> {
+/** Start `count` workers (default: 2 on a machine with ≥ 2 cores); 1 runs in-thread unless `offThread`. */
+async function startWorkers(
+  graph: GraphSpec,
+  count: number | undefined,
+  offThread: boolean,
+): Promise<WorkerPool> {
   const n = Math.max(1, count ?? ((navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1));
-  const workers = n > 1
+  const workers = n > 1 || offThread
     ? Array.from(
       { length: n },
       () => new Worker(new URL("./_worker.ts", import.meta.url), { type: "module" }),
@@ -305,7 +325,8 @@ async function startWorkers(graph: GraphSpec, count?: number): Promise<WorkerPoo
     throw err;
   });
   return {
-    size: workers.length,
+    size: n,
+    threaded: workers.length > 0,
     close,
     async run(inputs, trainable, state) {
       if (broken) throw new Error(`trainer unusable after an earlier worker failure: ${broken.message}`);

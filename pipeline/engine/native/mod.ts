@@ -121,6 +121,19 @@ export interface NativeKernels {
   maxPool(x: Float32Array, g: PoolGeom, out: Float32Array, arg: Int32Array): void;
   /** dx (zeroed first) gets dy at the max positions. */
   maxPoolGrad(dy: Float32Array, arg: Int32Array, dx: Float32Array): void;
+  /** acc = g (`first`) or acc += g, in double: the shards' gradients summed in shard order. */
+  gradAccumulate(acc: Float64Array, g: Float32Array, first: boolean): void;
+  /**
+   * One Adam step in place: m, v (double) from the summed gradient g, then
+   * w ← w − lr·(m / c1) / (√(v / c2) + eps), with the bias corrections c1 = 1 − b1^t, c2 = 1 − b2^t.
+   */
+  adam(
+    w: Float32Array,
+    m: Float64Array,
+    v: Float64Array,
+    g: Float64Array,
+    o: { lr: number; b1: number; b2: number; c1: number; c2: number; eps: number },
+  ): void;
   info: NativeInfo;
 }
 
@@ -163,11 +176,22 @@ export function convGeom(
   return { ...o, sh, sw, pt: Math.floor(padH / 2), pl: Math.floor(padW / 2), oh, ow };
 }
 
-const AVX2_FLAGS = ["-O3", "-mavx2", "-mfma", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared"];
-const PORTABLE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared"];
+// -fno-math-errno lets Adam's sqrt vectorise (it only drops errno on negative inputs; values are the same).
+const AVX2_FLAGS = [
+  "-O3",
+  "-mavx2",
+  "-mfma",
+  "-ffp-contract=off",
+  "-fno-fast-math",
+  "-fno-math-errno",
+  "-fPIC",
+  "-shared",
+];
+const PORTABLE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno", "-fPIC", "-shared"];
 const LIB = "libedgeslim_kernels.so";
-// kernels.c: convolutions and GEMM; pointwise.c: the memory-bound layer kernels (ReLU, BN, pooling).
-const SOURCES = [new URL("./kernels.c", import.meta.url), new URL("./pointwise.c", import.meta.url)];
+// kernels.c: convolutions and GEMM; pointwise.c: the memory-bound layer kernels (ReLU, BN, pooling);
+// adam.c: the trainer's gradient sum and Adam step.
+const SOURCES = ["./kernels.c", "./pointwise.c", "./adam.c"].map((f) => new URL(f, import.meta.url));
 
 const G = Array(13).fill("i32") as "i32"[];
 const SYMBOLS = {
@@ -214,6 +238,11 @@ const SYMBOLS = {
   },
   es_maxpool: { parameters: ["buffer", ...Array(12).fill("i32"), "buffer", "buffer"], result: "i32" },
   es_maxpool_grad: { parameters: ["buffer", "buffer", "i64", "buffer", "i64"], result: "i32" },
+  es_grad_accumulate: { parameters: ["buffer", "buffer", "i64", "i32"], result: "i32" },
+  es_adam: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "i64", "f64", "f64", "f64", "f64", "f64", "f64"],
+    result: "i32",
+  },
 } as const;
 
 function hasAvx2Fma(): boolean {
@@ -247,7 +276,7 @@ function exists(p: string): boolean {
 }
 
 function compileArgs(flags: string[], out: string): string[] {
-  return [...flags, "-o", out, ...SOURCES.map((src) => decodeURIComponent(src.pathname))];
+  return [...flags, "-o", out, ...SOURCES.map((src) => decodeURIComponent(src.pathname)), "-lm"];
 }
 
 function compileError(what: string, detail: string): Error {
@@ -443,6 +472,20 @@ export function loadNative(): NativeKernels {
         throw new Error(`native: maxPoolGrad arg has length ${arg.length}, expected ${dy.length}`);
       }
       ok("maxPoolGrad", lib.es_maxpool_grad(dy, arg, BigInt(dy.length), dx, BigInt(dx.length)));
+    },
+    gradAccumulate(acc, g, first) {
+      if (!(acc instanceof Float64Array) || acc.length !== g.length) {
+        throw new Error(`native: gradAccumulate of ${g.length} values into ${acc.length}`);
+      }
+      ok("gradAccumulate", lib.es_grad_accumulate(acc, g, BigInt(g.length), first ? 1 : 0));
+    },
+    adam(w, m, v, g, o) {
+      for (const [name, a] of [["m", m], ["v", v], ["g", g]] as const) {
+        if (!(a instanceof Float64Array) || a.length !== w.length) {
+          throw new Error(`native: adam ${name} must be a Float64Array of ${w.length} values`);
+        }
+      }
+      ok("adam", lib.es_adam(w, m, v, g, BigInt(w.length), o.lr, o.b1, o.b2, o.c1, o.c2, o.eps));
     },
     conv2d(x, w, bias, y, g) {
       const v = conv(g);
