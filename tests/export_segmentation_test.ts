@@ -6,7 +6,7 @@
  * the ONNX checker (python3-onnx; skipped without it, a failure under CI=true), and a full-size
  * depthwise U-Net before training through LiteRT.js int8.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
+import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
 import { join } from "node:path";
 import { isExpected } from "../pipeline/core/errors.ts";
 import { loadDataset, toMaskBatch } from "../pipeline/data/dataset.ts";
@@ -29,7 +29,7 @@ await initEngine();
 const FORMATS = ["onnx-fp16", "onnx-fp32", "onnx-int8", "tfjs", "tflite-fp16", "tflite-fp32", "tflite-int8"];
 
 /** Run the export stage on the fixture; returns its part and out folder. */
-async function exportFixture(base: string) {
+async function exportFixture(base: string, lanes: number | "auto" = "auto") {
   const fetch = await segDataset(base), train = await segTrain(base);
   // Fewer images for LiteRT and the int8 pick than the splits hold (8 test, 8 val): the records say so.
   const params = exportStage.paramsSchema.parse({
@@ -37,6 +37,7 @@ async function exportFixture(base: string) {
     litert_images: 6,
     // Two clippings: one candidate each (named by the percentile) beside min/max.
     calibration: { images: 8, pick_images: 5, percentile: [99.99, 99.5] },
+    lanes,
   });
   const ctx = context("seg_export", params, base, { train, fetch });
   const t0 = performance.now();
@@ -150,6 +151,33 @@ Deno.test("seg export: all formats, parity, int8 by Dice, ONNX Dice = tfjs Dice,
       [...Object.values(e.formats), ...Object.values(e.int8_candidates)].map((f) => f.path)
     ).filter((f) => f.endsWith(".onnx"));
     await onnxChecker([...new Set(onnxFiles)].map((f) => join(outDir, f)));
+  });
+});
+
+Deno.test("seg export: variants exported side by side (lanes 2) give the files and records of one lane", async () => {
+  await withTemp(async (base) => {
+    const one = await exportFixture(base, 1), two = await exportFixture(base, 2);
+    assertEquals(two.part, one.part);
+    for (const e of Object.values(one.part.exports)) {
+      for (const f of Object.values(e.formats)) {
+        if (f.path.endsWith("tfjs")) continue;
+        assertEquals(
+          await Deno.readFile(join(two.outDir, f.path)),
+          await Deno.readFile(join(one.outDir, f.path)),
+        );
+      }
+    }
+    // A failure in a lane is the stage's failure, with its message.
+    const params = exportStage.paramsSchema.parse({
+      formats: ["onnx-fp32"],
+      parity_tolerance: 1e-30,
+      lanes: 2,
+    });
+    const error = await exportStage.run(
+      context("seg_export", params, base, { train: two.train, fetch: two.fetch }),
+    )
+      .catch((e) => e);
+    assertMatch(String(error), /export "unet_\w+": onnxruntime fp32 differs from tfjs by/);
   });
 });
 

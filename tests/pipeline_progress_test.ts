@@ -54,6 +54,32 @@ Deno.test("TTY progress redraws one line in place, at most 10 times a second", (
   assert.equal(out.at(-1), "\n");
 });
 
+Deno.test("TTY bars that run at once are drawn as a block, one line each; a finished one stays above", () => {
+  const out: string[] = [];
+  let t = 0;
+  const opts = { tty: true, write: (s: string) => out.push(s), now: () => t, columns: 200 };
+  const vis = (s: string) => s.replaceAll("\r", "CR").replaceAll("\x1b", "ESC");
+  const a = createProgress("train unet_standard", 10, "batch", opts);
+  const b = createProgress("train unet_depthwise", 10, "batch", opts);
+  a.tick();
+  t += 200;
+  b.tick();
+  // The second bar's first draw rewrites the first bar's line and adds its own below.
+  assert.match(vis(out[1]), /^CRtrain unet_standard .*ESC\[K\ntrain unet_depthwise .*1\/10 batch.*ESC\[K$/);
+  t += 200;
+  a.tick();
+  assert.ok(out[2].startsWith("\r\x1b[1A"), JSON.stringify(out[2])); // back up to the block's top
+  a.done();
+  // Cleared, the finished bar's last line printed for good, the other redrawn below it.
+  assert.match(vis(out[3]), /^CRESC\[1AESC\[Jtrain unet_standard .*2\/10 batch.* in 0:00\n$/);
+  assert.match(vis(out[4]), /^CRtrain unet_depthwise .*ESC\[K$/);
+  b.done();
+  assert.equal(out.at(-1), "\n");
+  // A new bar afterwards starts a fresh block.
+  createProgress("export", 2, "models", opts).tick();
+  assert.ok(out.at(-1)!.startsWith("\rexport ["));
+});
+
 Deno.test("logger prefixes the stage; durations format as m:ss", () => {
   const got: [string, boolean][] = [];
   const log = createLogger("fetch", (text, warn) => got.push([text, warn]));

@@ -273,3 +273,35 @@ Deno.test("depthwise U-Net: each separable kernel is initialised on its own fan-
   }
   model.dispose();
 });
+
+Deno.test("lanes: U-Nets trained side by side give exactly the numbers of one after the other", async () => {
+  await withTemp(async (base) => {
+    const fetchDir = await squaresDataset(base);
+    const partWith = async (lanes: number) => {
+      const params = trainStage.paramsSchema.parse({
+        models: ["unet_small", "unet_lowres"],
+        epochs: 2,
+        batch: 4,
+        learning_rate: 0.005,
+        sample_predictions: 2,
+        workers: 1,
+        lanes,
+      });
+      const ctx = context(`seg_train_${lanes}`, params, base, { fetch: fetchDir });
+      await trainStage.run(ctx);
+      const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as SegTrainPart;
+      // Everything but the clock.
+      const timeless = (_k: string, v: unknown) =>
+        typeof v === "object" && v !== null && !Array.isArray(v)
+          ? Object.fromEntries(
+            Object.entries(v).filter(([k]) => !["seconds", "train_seconds", "step_ms"].includes(k)),
+          )
+          : v;
+      return JSON.parse(JSON.stringify(part, timeless));
+    };
+    const one = await partWith(1), two = await partWith(2);
+    assertEquals(Object.keys(two.models), ["unet_small", "unet_lowres"]);
+    assertEquals(two, one);
+    console.log(`test dice, lanes 1 and 2: ${one.rows.map((r: { dice: number }) => r.dice.toFixed(4))}`);
+  });
+});

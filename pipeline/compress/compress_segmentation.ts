@@ -41,6 +41,8 @@ import { IMPORTANCE } from "./importance.ts";
 import { pruneStructured } from "./prune_structured.ts";
 import { pruneMagnitude } from "./prune_unstructured.ts";
 import { VariantStore } from "./variant_store.ts";
+import { account } from "../models/accounting.ts";
+import { inLanes, laneCount } from "../train/lanes.ts";
 
 /** Run every technique on the teacher `params.teacher` of `trainDir`; writes the part, returns the summary. */
 export async function compressSegmentation(
@@ -81,21 +83,8 @@ export async function compressSegmentation(
     teacher: { name: p.teacher, dice: teacherTest.dice },
   };
   type Kept = Omit<SegVariant, "row"> & { row: SegCompressRow };
-  const add = (name: string, kept: Kept) => {
-    part.rows.push(kept.row);
-    part.models[name] = kept.record;
-    part.predictions[name] = kept.predictions;
-  };
   // A killed run's finished variants are kept (ctx.resumeDir) and its last training resumes.
   const store = new VariantStore<Kept>(ctx.resumeDir, ctx.outDir);
-  const restored = async (name: string) => {
-    const kept = await store.reuse(name);
-    if (kept) {
-      add(name, kept);
-      ctx.log.info(`${name}: kept from the interrupted run`);
-    }
-    return kept !== undefined;
-  };
   const keep = async (
     name: string,
     technique: string,
@@ -103,7 +92,7 @@ export async function compressSegmentation(
     spec: Record<string, unknown>,
     fit: SegFitResult,
     extra: Partial<SegCompressFacts>,
-  ) => {
+  ): Promise<Kept> => {
     const v = await keepSegVariant(ctx.outDir, name, model, data, fit, {
       technique,
       spec: { ...spec, from: p.teacher },
@@ -122,7 +111,6 @@ export async function compressSegmentation(
         ...extra,
       },
     };
-    add(name, kept);
     ctx.log.info(
       `${name} (${technique}): ${v.row.params_nonzero} non-zero params, test dice ${pct(fit.test.dice)}, ${
         fit.seconds.toFixed(0)
@@ -130,31 +118,43 @@ export async function compressSegmentation(
     );
     await store.stash(name, kept);
     model.dispose();
+    return kept;
   };
   const specOf = (entry: ModelEntry, model: tf.LayersModel) => ({
     ...entry.spec,
     input: [inputSide(model), inputSide(model), 3],
   });
 
+  /** One variant to make: its name, its rough cost (epochs × FLOPs, for the lanes) and how. */
+  const jobs: { name: string; cost: number; make: () => Promise<Kept> }[] = [];
+  const teacherFlops = account(teacher).flops;
+
   // Distillation, and the same students trained alone (same seed, epochs and batch order). The
-  // teacher's probabilities on the training images are computed once, when a student first needs them.
-  let soft: Float32Array | undefined;
+  // teacher's probabilities on the training images are computed once, before any student runs.
+  const soft = p.students.length > 0 ? await predictProbs(teacher, data, "train") : undefined;
   for (const [i, student] of p.students.entries()) {
     const entry = modelFor(student, "segmentation", `compress: params.students[${i}]`);
+    const probe = buildModel(entry, data.size, 1, ctx.seed);
+    const flops = account(probe).flops;
+    probe.dispose();
     for (const distilled of [false, true]) {
       const name = distilled ? `${student}_kd` : student;
-      if (await restored(name)) continue;
-      soft ??= distilled ? await predictProbs(teacher, data, "train") : undefined;
-      const model = buildModel(entry, data.size, 1, ctx.seed);
-      const fit = await fitSegmenter(ctx, name, model, data, {
-        ...base,
-        teacher: distilled ? { probs: soft!, alpha: p.alpha } : undefined,
-        orderKey: student,
-        checkpointDir: store.checkpoint(name),
-      });
-      await keep(name, distilled ? "distillation" : "baseline", model, specOf(entry, model), fit, {
-        student,
-        ...(distilled ? { alpha: p.alpha } : {}),
+      jobs.push({
+        name,
+        cost: p.distill_epochs * flops,
+        make: async () => {
+          const model = buildModel(entry, data.size, 1, ctx.seed);
+          const fit = await fitSegmenter(ctx, name, model, data, {
+            ...base,
+            teacher: distilled ? { probs: soft!, alpha: p.alpha } : undefined,
+            orderKey: student,
+            checkpointDir: store.checkpoint(name),
+          });
+          return await keep(name, distilled ? "distillation" : "baseline", model, specOf(entry, model), fit, {
+            student,
+            ...(distilled ? { alpha: p.alpha } : {}),
+          });
+        },
       });
     }
   }
@@ -162,22 +162,37 @@ export async function compressSegmentation(
   // Structured channel pruning, fine-tuned.
   for (const ratio of p.prune_ratios) {
     const name = `${p.teacher}_p${Math.round(ratio * 100)}`;
-    if (await restored(name)) continue;
-    const { model, history } = await pruneStructured(teacher, {
-      ratio,
-      importance: IMPORTANCE[p.importance],
-      roundTo: p.round_to,
-    });
-    await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
-    await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
-    const channels = levelFilters(model, teacherEntry.spec as UNetSpec);
-    const pruned = scoreMasks(await predictProbs(model, data, "test"), data.splits.test, data.size).dice;
-    const fit = await tune(ctx, name, model, data, { ...finetune, checkpointDir: store.checkpoint(name) });
-    await keep(name, "pruning", model, { ...specOf(teacherEntry, model), filters: channels }, fit, {
-      prune_ratio: ratio,
-      channels,
-      dice_pruned: pruned,
-      finetune_epochs: p.finetune_epochs,
+    jobs.push({
+      name,
+      cost: p.finetune_epochs * teacherFlops * (1 - ratio) ** 2,
+      make: async () => {
+        const { model, history } = await pruneStructured(teacher, {
+          ratio,
+          importance: IMPORTANCE[p.importance],
+          roundTo: p.round_to,
+        });
+        await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
+        await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
+        const channels = levelFilters(model, teacherEntry.spec as UNetSpec);
+        const pruned = scoreMasks(await predictProbs(model, data, "test"), data.splits.test, data.size).dice;
+        const fit = await tune(ctx, name, model, data, {
+          ...finetune,
+          checkpointDir: store.checkpoint(name),
+        });
+        return await keep(
+          name,
+          "pruning",
+          model,
+          { ...specOf(teacherEntry, model), filters: channels },
+          fit,
+          {
+            prune_ratio: ratio,
+            channels,
+            dice_pruned: pruned,
+            finetune_epochs: p.finetune_epochs,
+          },
+        );
+      },
     });
   }
 
@@ -185,22 +200,39 @@ export async function compressSegmentation(
   const sparseEpochs = p.unstructured_finetune_epochs ?? p.finetune_epochs;
   for (const sparsity of p.sparsities) {
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
-    if (await restored(name)) continue;
-    const model = await loadModel(teacherDir);
-    const masks = pruneMagnitude(model, sparsity);
-    const pruned = scoreMasks(await predictProbs(model, data, "test"), data.splits.test, data.size).dice;
-    const fit = await tune(ctx, name, model, data, {
-      ...finetune,
-      epochs: sparseEpochs,
-      masks,
-      checkpointDir: store.checkpoint(name),
-    });
-    await keep(name, "unstructured", model, specOf(teacherEntry, model), fit, {
-      sparsity,
-      dice_pruned: pruned,
-      finetune_epochs: sparseEpochs,
+    jobs.push({
+      name,
+      cost: sparseEpochs * teacherFlops,
+      make: async () => {
+        const model = await loadModel(teacherDir);
+        const masks = pruneMagnitude(model, sparsity);
+        const pruned = scoreMasks(await predictProbs(model, data, "test"), data.splits.test, data.size).dice;
+        const fit = await tune(ctx, name, model, data, {
+          ...finetune,
+          epochs: sparseEpochs,
+          masks,
+          checkpointDir: store.checkpoint(name),
+        });
+        return await keep(name, "unstructured", model, specOf(teacherEntry, model), fit, {
+          sparsity,
+          dice_pruned: pruned,
+          finetune_epochs: sparseEpochs,
+        });
+      },
     });
   }
+
+  // Side by side in lanes; the rows stay in the order above.
+  const done = await inLanes(jobs, laneCount(p), async ({ name, make }) => {
+    const kept = await store.reuse(name);
+    if (kept) ctx.log.info(`${name}: kept from the interrupted run`);
+    return kept ?? await make();
+  }, { cost: (job) => job.cost });
+  jobs.forEach(({ name }, i) => {
+    part.rows.push(done[i].row);
+    part.models[name] = done[i].record;
+    part.predictions[name] = done[i].predictions;
+  });
   teacher.dispose();
 
   part.comparison = compare(part.rows, p.students, teacherTest.dice, data.splits.test.count);

@@ -2,7 +2,8 @@
  * Progress bars and a stage logger, without dependencies.
  *
  * On a terminal the bar is one line redrawn in place (at most 10 times a second):
- * `train teacher epoch 3/8 [████░░░░] 45% 120/266 batch  loss 0.231 acc 0.93  2.1 batch/s ETA 0:41`.
+ * `train teacher epoch 3/8 [████░░░░] 45% 120/266 batch  loss 0.231 acc 0.93  2.1 batch/s ETA 0:41`;
+ * bars that run at once (models trained side by side) are drawn as a block, one line each.
  * Elsewhere (a log file, CI, a test) it prints plain lines: when 10 % more is done or 5 s have
  * passed since the last line, and a final line from `done()`.
  */
@@ -22,8 +23,39 @@ export interface ProgressOptions {
 
 const encoder = new TextEncoder();
 const BAR = 20;
-/** True while a terminal bar is drawn, so the logger clears it before printing a line. */
-let barOnScreen = false;
+
+/** The terminal bars drawn together on one output, one line each, and how many lines are on screen. */
+interface Board {
+  bars: { text(): string }[];
+  shown: number;
+}
+const boards = new Map<(text: string) => void, Board>();
+
+function boardOf(write: (text: string) => void): Board {
+  let board = boards.get(write);
+  if (!board) boards.set(write, board = { bars: [], shown: 0 });
+  return board;
+}
+
+/** Back to the start of the block's first line. */
+function toTop(board: Board): string {
+  return board.shown > 1 ? `\r\x1b[${board.shown - 1}A` : "\r";
+}
+
+/** Redraw every bar of the board in place. */
+function drawBoard(board: Board, write: (text: string) => void): void {
+  if (board.bars.length === 0) return;
+  write(`${toTop(board)}${board.bars.map((b) => `${b.text()}\x1b[K`).join("\n")}`);
+  board.shown = board.bars.length;
+}
+
+/** Clear the block so that a log line can be printed (the next tick redraws it). */
+function clearBoard(board: Board): string {
+  if (board.shown === 0) return "";
+  const text = `${toTop(board)}\x1b[J`;
+  board.shown = 0;
+  return text;
+}
 
 function writeStdout(text: string): void {
   const bytes = encoder.encode(text);
@@ -103,16 +135,21 @@ export function createProgress(
     return `${label}${bar} ${pct}% ${count}/${total} ${unit}${extra}  ${rate.toFixed(1)} ${unit}/s ${tail}`;
   };
 
+  /** The terminal line: the bar narrowed before the line is cut, so the ETA stays visible. */
+  const ttyText = (): string => {
+    const columns = options.columns ?? consoleColumns();
+    const room = columns - 1 - line(0).length - 3;
+    return line(Math.max(0, Math.min(BAR, room))).slice(0, columns - 1);
+  };
+  const me = { text: ttyText };
+  const board = tty ? boardOf(write) : undefined;
+
   const draw = (force: boolean): void => {
     const t = now();
-    if (tty) {
+    if (board) {
       if (!force && t - lastDraw < 100) return; // at most 10 redraws a second
-      // Narrow the bar before cutting the line, so the ETA stays visible.
-      const columns = options.columns ?? consoleColumns();
-      const room = columns - 1 - line(0).length - 3;
-      const text = line(Math.max(0, Math.min(BAR, room)));
-      write(`\r${text.slice(0, columns - 1)}\x1b[K`);
-      barOnScreen = true;
+      if (!board.bars.includes(me)) board.bars.push(me);
+      drawBoard(board, write);
     } else {
       const step = total > 0 ? (count - lastLineCount) / total : 0;
       if (!force && step < 0.1 && t - lastDraw < 5000) return;
@@ -132,11 +169,18 @@ export function createProgress(
       if (finished) return;
       finished = true;
       if (doneFields) fields = { ...fields, ...doneFields };
-      draw(true);
-      if (tty) {
+      if (!board) return draw(true);
+      if (board.bars.length <= 1) {
+        draw(true);
         write("\n");
-        barOnScreen = false;
+        board.bars = [];
+        board.shown = 0;
+        return;
       }
+      // Others still run: this bar's last line goes above the block, which is redrawn below it.
+      write(`${clearBoard(board)}${ttyText()}\n`);
+      board.bars = board.bars.filter((b) => b !== me);
+      drawBoard(board, write);
     },
   };
 }
@@ -164,7 +208,7 @@ function consoleColumns(): number {
  */
 export function createLogger(prefix: string, write?: (text: string, isWarning: boolean) => void): Logger {
   const emit = write ?? ((text: string, isWarning: boolean) => {
-    const clear = barOnScreen ? "\r\x1b[K" : "";
+    const clear = clearBoard(boardOf(writeStdout));
     if (isWarning) console.error(`${clear}${text.trimEnd()}`);
     else writeStdout(`${clear}${text}`);
   });

@@ -37,6 +37,7 @@ import {
 } from "../train/fit.ts";
 import { classifierMetrics, pairedComparison } from "../train/metrics.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
+import { inLanes, laneCount } from "../train/lanes.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
 import {
   type AnyTask,
@@ -94,8 +95,13 @@ export const paramsSchema = z.strictObject({
   finetune_learning_rate: z.number().positive().default(0.0005),
   /** Target sparsities of unstructured magnitude pruning (of conv + dense kernels). */
   sparsities: z.array(z.number().min(0).lt(1)).default([0.5, 0.8, 0.9]),
-  /** Data-parallel workers; "auto" uses one per core (at most 2). */
+  /** Data-parallel workers per model; "auto" uses one per core (at most 2). The numbers depend on it. */
   workers: z.union([z.literal("auto"), z.int().positive()]).default("auto"),
+  /**
+   * Models trained at once, each in its own Worker(s); "auto" = as many as the cores hold at
+   * `workers` each (workers 1 on 2 cores: 2). Only the wall time depends on it.
+   */
+  lanes: z.union([z.literal("auto"), z.int().positive()]).default("auto"),
   /** Class that precision / recall / F1 are reported for (classification only). */
   positive_class: z.string().default("with_mask"),
   /** Segmentation: first N test images whose predicted masks are recorded per variant (the report's overlays). */
@@ -209,6 +215,12 @@ export interface SegCompressPart {
 /** Either part, told apart by `task`. */
 export type AnyCompressPart = CompressPart | SegCompressPart;
 
+/** A finished variant: its row and its model record. */
+interface Kept {
+  row: CompressRow;
+  model: ModelRecord;
+}
+
 interface Variant {
   name: string;
   technique: string;
@@ -259,20 +271,9 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     learningRate: p.finetune_learning_rate,
     bnRecalibrationImages: p.bn_recalibration_images,
   };
-  const rows: CompressRow[] = [];
-  const models: Record<string, ModelRecord> = {};
   // A killed run's finished variants are kept (ctx.resumeDir) and its last training resumes.
-  const store = new VariantStore<{ row: CompressRow; model: ModelRecord }>(ctx.resumeDir, ctx.outDir);
-  const restored = async (name: string) => {
-    const kept = await store.reuse(name);
-    if (kept) {
-      rows.push(kept.row);
-      models[name] = kept.model;
-      ctx.log.info(`${name}: kept from the interrupted run`);
-    }
-    return kept !== undefined;
-  };
-  const keep = async (v: Variant) => {
+  const store = new VariantStore<Kept>(ctx.resumeDir, ctx.outDir);
+  const keep = async (v: Variant): Promise<Kept> => {
     // Paired with the teacher on the same test images: is the accuracy gap more than noise?
     const paired = pairedComparison(
       data.splits.test.labels,
@@ -282,7 +283,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const checkpoint = join(v.name, "model");
     const bytes = await saveModel(v.model, join(ctx.outDir, checkpoint));
     const counts = account(v.model);
-    models[v.name] = {
+    const model: ModelRecord = {
       technique: v.technique,
       spec: { ...v.spec, input: [data.size, data.size, 3], from: p.teacher },
       params_torch: counts.params_total,
@@ -294,7 +295,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       test: v.fit.test,
       checkpoint,
     };
-    rows.push({
+    const row: CompressRow = {
       variant: v.name,
       technique: v.technique,
       ...counts,
@@ -310,37 +311,49 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
       runtime: `tfjs-${tf.getBackend()}`,
       format: "tfjs",
       device: "local",
-    });
+    };
     ctx.log.info(
       `${v.name} (${v.technique}): ${counts.params_nonzero} non-zero params, test ${task.primary.name} ${
         pct(primaryOf(v.fit.test, task)!)
       }, ${v.fit.seconds.toFixed(0)} s`,
     );
-    await store.stash(v.name, { row: rows[rows.length - 1], model: models[v.name] });
+    await store.stash(v.name, { row, model });
     v.model.dispose();
+    return { row, model };
   };
+
+  /** One variant to make: its name, its rough cost (epochs × FLOPs, for the lanes) and how. */
+  const jobs: { name: string; cost: number; make: () => Promise<Variant> }[] = [];
+  const teacherFlops = account(teacher).flops;
 
   // Distillation, and the same students trained alone (same seed, epochs and batch order).
   for (const student of p.students) {
     const spec: ClassifierSpec = { ...CLASSIFIERS[student], classes: data.classes.length };
+    const probe = buildClassifier(spec, [data.size, data.size, 3], ctx.seed);
+    const flops = account(probe).flops;
+    probe.dispose();
     for (const teacherOpt of [undefined, kd]) {
       const name = `${student}_${teacherOpt ? "kd" : "alone"}`;
-      if (await restored(name)) continue;
-      const model = buildClassifier(spec, [data.size, data.size, 3], ctx.seed);
-      const technique = teacherOpt ? "distillation" : "baseline";
-      const fit = await fitClassifier(ctx, name, model, data, {
-        ...base,
-        teacher: teacherOpt,
-        orderKey: student,
-        checkpointDir: store.checkpoint(name),
-      });
-      await keep({
+      jobs.push({
         name,
-        technique,
-        model,
-        spec,
-        fit,
-        extra: { student, ...(teacherOpt ? { temperature: p.temperature, alpha: p.alpha } : {}) },
+        cost: p.distill_epochs * flops,
+        make: async () => {
+          const model = buildClassifier(spec, [data.size, data.size, 3], ctx.seed);
+          const fit = await fitClassifier(ctx, name, model, data, {
+            ...base,
+            teacher: teacherOpt,
+            orderKey: student,
+            checkpointDir: store.checkpoint(name),
+          });
+          return {
+            name,
+            technique: teacherOpt ? "distillation" : "baseline",
+            model,
+            spec,
+            fit,
+            extra: { student, ...(teacherOpt ? { temperature: p.temperature, alpha: p.alpha } : {}) },
+          };
+        },
       });
     }
   }
@@ -350,34 +363,41 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     const tag = `${p.teacher}_p${Math.round(ratio * 100)}`;
     for (const teacherOpt of [undefined, kd]) {
       const name = teacherOpt ? `${tag}_kd` : tag;
-      if (await restored(name)) continue;
-      const { model, history } = await pruneStructured(teacher, {
-        ratio,
-        importance: IMPORTANCE[p.importance],
-        roundTo: p.round_to,
-      });
-      const technique = teacherOpt ? "pruning+distillation" : "pruning";
-      await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
-      await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
-      const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
-      const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
-      const before = await recalibrate(model, data, p, task);
-      const fit = await tune(ctx, name, model, data, {
-        ...finetune,
-        teacher: teacherOpt,
-        checkpointDir: store.checkpoint(name),
-      });
-      await keep({
+      jobs.push({
         name,
-        technique,
-        model,
-        spec,
-        fit,
-        extra: {
-          prune_ratio: ratio,
-          channels: spec.channels,
-          ...before,
-          finetune_epochs: p.finetune_epochs,
+        cost: p.finetune_epochs * teacherFlops * (1 - ratio) ** 2,
+        make: async () => {
+          const { model, history } = await pruneStructured(teacher, {
+            ratio,
+            importance: IMPORTANCE[p.importance],
+            roundTo: p.round_to,
+          });
+          await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
+          await writeFileAtomic(
+            join(ctx.outDir, name, "prune_history.json"),
+            JSON.stringify(history, null, 1),
+          );
+          const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
+          const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
+          const before = await recalibrate(model, data, p, task);
+          const fit = await tune(ctx, name, model, data, {
+            ...finetune,
+            teacher: teacherOpt,
+            checkpointDir: store.checkpoint(name),
+          });
+          return {
+            name,
+            technique: teacherOpt ? "pruning+distillation" : "pruning",
+            model,
+            spec,
+            fit,
+            extra: {
+              prune_ratio: ratio,
+              channels: spec.channels,
+              ...before,
+              finetune_epochs: p.finetune_epochs,
+            },
+          };
         },
       });
     }
@@ -387,25 +407,39 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   const sparseEpochs = p.unstructured_finetune_epochs ?? p.finetune_epochs;
   for (const sparsity of p.sparsities) {
     const name = `${p.teacher}_s${Math.round(sparsity * 100)}`;
-    if (await restored(name)) continue;
-    const model = await loadModel(teacherDir);
-    const masks = pruneMagnitude(model, sparsity);
-    const before = await recalibrate(model, data, p, task);
-    const fit = await tune(ctx, name, model, data, {
-      ...finetune,
-      epochs: sparseEpochs,
-      masks,
-      checkpointDir: store.checkpoint(name),
-    });
-    await keep({
+    jobs.push({
       name,
-      technique: "unstructured",
-      model,
-      spec: teacherSpec,
-      fit,
-      extra: { sparsity, ...before, finetune_epochs: sparseEpochs },
+      cost: sparseEpochs * teacherFlops,
+      make: async () => {
+        const model = await loadModel(teacherDir);
+        const masks = pruneMagnitude(model, sparsity);
+        const before = await recalibrate(model, data, p, task);
+        const fit = await tune(ctx, name, model, data, {
+          ...finetune,
+          epochs: sparseEpochs,
+          masks,
+          checkpointDir: store.checkpoint(name),
+        });
+        return {
+          name,
+          technique: "unstructured",
+          model,
+          spec: teacherSpec,
+          fit,
+          extra: { sparsity, ...before, finetune_epochs: sparseEpochs },
+        };
+      },
     });
   }
+
+  // Side by side in lanes; the rows stay in the order above.
+  const done = await inLanes(jobs, laneCount(p), async ({ name, make }) => {
+    const kept = await store.reuse(name);
+    if (kept) ctx.log.info(`${name}: kept from the interrupted run`);
+    return kept ?? await keep(await make());
+  }, { cost: (job) => job.cost });
+  const rows = done.map((k) => k.row);
+  const models: Record<string, ModelRecord> = Object.fromEntries(done.map((k) => [k.row.variant, k.model]));
   teacher.dispose();
 
   const comparison: Comparison = {

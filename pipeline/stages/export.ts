@@ -25,7 +25,9 @@ import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { account } from "../models/accounting.ts";
 import { loadModel } from "../models/io.ts";
-import { exportVariant, FORMATS, type VariantExport } from "../export/variant.ts";
+import { type ExportOptions, exportVariant, FORMATS, type VariantExport } from "../export/variant.ts";
+import { type ExportJob, ExportLanes } from "../export/export_lanes.ts";
+import { inLanes, laneCount } from "../train/lanes.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
 import type { SegModelRecord } from "../tasks/segmentation_records.ts";
@@ -39,6 +41,8 @@ const METHODS = ["minmax", "percentile"] as const;
 export const paramsSchema = z.strictObject({
   /** Formats to write; bench measures each. */
   formats: z.array(z.enum(FORMATS)).min(1).default([...FORMATS]),
+  /** Variants exported at once, each in its own Worker; "auto" = one per core. Only the wall time depends on it. */
+  lanes: z.union([z.literal("auto"), z.int().positive()]).default("auto"),
   /** ONNX input layout: NHWC (as tfjs and the data set; a Transpose inside) or native NCHW. */
   layout: z.enum(["nhwc", "nchw"]).default("nhwc"),
   /** Classification: add a `probs` (Softmax) output beside `logits` (a U-Net's one output is its sigmoid). */
@@ -169,13 +173,15 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
         `"${data.task}" (dataset.json field "task"); point the deps of "${ctx.name}" at the matching fetch stage`,
     );
   }
-  const exports: Record<string, ExportRecord> = {};
-  const bar = ctx.progress("export", Object.keys(sources).length, "models");
+  // Every checkpoint checked before any export: its input side as recorded, its counts.
+  const checked = [];
   for (const [name, { stage, dir, record }] of Object.entries(sources)) {
     const checkpointDir = join(dir, record.checkpoint);
     const model = await loadModel(checkpointDir);
     const input = (model.inputs[0].shape as number[]).slice(1);
     const declared = (record as Partial<SegModelRecord>).input_size;
+    const counts = account(model);
+    model.dispose();
     if (declared !== undefined && declared !== input[0]) {
       throw new ExpectedError(
         `export: "${
@@ -184,30 +190,56 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
           `"${checkpointDir}" takes ${input.join("×")} (rerun stage "${stage}" with --only ${stage} --force)`,
       );
     }
-    const counts = account(model);
-    const out = await exportVariant(model, {
-      checkpointDir,
-      outDir: ctx.outDir,
-      name,
-      formats: p.formats,
-      layout: p.layout,
-      probs: p.probs,
-      task,
-      data,
-      parityImages: p.parity_images,
-      litertImages: p.litert_images,
-      tolerance: p.parity_tolerance,
-      calibration: p.calibration,
-      int8Pick: p.int8_pick,
-      seed: ctx.seed,
-      metadata: {
-        variant: name,
-        technique: record.technique,
-        preprocessing: "RGB, pixel / 255 → float32 in [0, 1], resized (stretched) to the input size",
-        ...TASK_METADATA[task.name](data, input[0]),
-        source: `tfjs-layers ${tf.version.tfjs} checkpoint of stage ${stage}`,
-      },
-    });
+    checked.push({ name, stage, record, checkpointDir, input, counts });
+  }
+  const lanes = laneCount({ workers: 1, lanes: p.lanes });
+  const pool = lanes > 1 && checked.length > 1 ? new ExportLanes(Math.min(lanes, checked.length)) : undefined;
+  const bar = ctx.progress("export", checked.length, "models");
+  let outs: VariantExport[];
+  try {
+    outs = await inLanes(checked, lanes, async ({ name, stage, record, checkpointDir, input }) => {
+      const options: ExportJob["options"] = {
+        checkpointDir,
+        outDir: ctx.outDir,
+        name,
+        formats: p.formats,
+        layout: p.layout,
+        probs: p.probs,
+        parityImages: p.parity_images,
+        litertImages: p.litert_images,
+        tolerance: p.parity_tolerance,
+        calibration: p.calibration,
+        int8Pick: p.int8_pick,
+        seed: ctx.seed,
+        metadata: {
+          variant: name,
+          technique: record.technique,
+          preprocessing: "RGB, pixel / 255 → float32 in [0, 1], resized (stretched) to the input size",
+          ...TASK_METADATA[task.name](data, input[0]),
+          source: `tfjs-layers ${tf.version.tfjs} checkpoint of stage ${stage}`,
+        },
+      };
+      const out = pool
+        ? await pool.run({ options, task: task.name, fetchDir: ctx.depDirs.fetch })
+        : await exportHere(options, task, data);
+      const f = out.formats,
+        score = (r?: { accuracy?: number; dice?: number }) => primaryOf(r, task)?.toFixed(4);
+      if (out.int8_pick) ctx.log.info(`${name}: int8 pick ${out.int8_pick.method} (${out.int8_pick.reason})`);
+      ctx.log.info(
+        `${name}: fp32 max|Δ| vs tfjs ${f["onnx-fp32"]?.max_abs_diff_vs_tfjs?.toExponential(1)}, sizes ${
+          Object.entries(f).map(([k, r]) => `${k} ${r.size_bytes}`).join(", ")
+        }, int8 (${f["onnx-int8"]?.calibration}) ${task.primary.name} ${score(f["onnx-int8"])} vs fp32 ${
+          score(f["onnx-fp32"])
+        }`,
+      );
+      bar.tick(1, { model: name });
+      return out;
+    }, { cost: (c) => c.counts.flops });
+  } finally {
+    pool?.close();
+  }
+  const exports: Record<string, ExportRecord> = {};
+  checked.forEach(({ name, stage, record, input, counts }, i) => {
     exports[name] = {
       technique: record.technique,
       source: stage,
@@ -217,21 +249,9 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
       params_nonzero: counts.params_nonzero,
       params_tfjs: counts.params_tfjs,
       flops: counts.flops,
-      ...out,
+      ...outs[i],
     };
-    model.dispose();
-    const f = out.formats,
-      score = (r?: { accuracy?: number; dice?: number }) => primaryOf(r, task)?.toFixed(4);
-    if (out.int8_pick) ctx.log.info(`${name}: int8 pick ${out.int8_pick.method} (${out.int8_pick.reason})`);
-    ctx.log.info(
-      `${name}: fp32 max|Δ| vs tfjs ${f["onnx-fp32"]?.max_abs_diff_vs_tfjs?.toExponential(1)}, sizes ${
-        Object.entries(f).map(([k, r]) => `${k} ${r.size_bytes}`).join(", ")
-      }, int8 (${f["onnx-int8"]?.calibration}) ${task.primary.name} ${score(f["onnx-int8"])} vs fp32 ${
-        score(f["onnx-fp32"])
-      }`,
-    );
-    bar.tick(1, { model: name });
-  }
+  });
   bar.done();
   const part: ExportPart = {
     task: task.name,
@@ -252,6 +272,20 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
       }]),
     ),
   };
+}
+
+/** Export one variant on this thread (one lane). */
+async function exportHere(
+  options: ExportJob["options"],
+  task: AnyTask,
+  data: Dataset | undefined,
+): Promise<VariantExport> {
+  const model = await loadModel(options.checkpointDir);
+  try {
+    return await exportVariant(model, { ...options, task, data } satisfies ExportOptions);
+  } finally {
+    model.dispose();
+  }
 }
 
 interface Source {

@@ -16,6 +16,7 @@ import { buildModel, MODEL_NAMES, modelFor } from "../models/mod.ts";
 import { fitClassifier, fitOptions } from "../train/fit.ts";
 import type { SegRow } from "../train/seg_variant.ts";
 import { trainSegmentation } from "../train/train_segmentation.ts";
+import { inLanes, laneCount } from "../train/lanes.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
 import type { MaskPredictions, SegModelRecord } from "../tasks/segmentation_records.ts";
@@ -60,8 +61,13 @@ export const paramsSchema = z.object({
   lr_warmup_epochs: z.int().min(0).default(0),
   /** Epochs without a better validation loss before stopping. */
   patience: z.number().int().positive().default(5),
-  /** Data-parallel workers; "auto" uses one per core (at most 2). */
-  workers: z.union([z.literal("auto"), z.number().int().positive()]).default("auto"),
+  /** Data-parallel workers per model; "auto" uses one per core (at most 2). The numbers depend on it. */
+  workers: z.union([z.literal("auto"), z.int().positive()]).default("auto"),
+  /**
+   * Models trained at once, each in its own Worker(s); "auto" = as many as the cores hold at
+   * `workers` each (workers 1 on 2 cores: 2). Only the wall time depends on it.
+   */
+  lanes: z.union([z.literal("auto"), z.int().positive()]).default("auto"),
   /** Class that precision / recall / F1 are reported for (classification only). */
   positive_class: z.string().default("with_mask"),
   /** First N test images whose prediction (label and probability, or mask) is recorded (the report's samples). */
@@ -90,50 +96,58 @@ export async function run(ctx: StageContext<TrainParams>): Promise<StageResult> 
   }
   await initEngine();
   const task = classification(positive);
+  const trained = await inLanes(entries, laneCount(p), async (entry) => {
+    const { name, spec } = entry;
+    const model = buildModel(entry, data.size, data.classes.length, ctx.seed);
+    try {
+      const fit = await fitClassifier(ctx, name, model, data, {
+        ...fitOptions(p, p.epochs, positive),
+        // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
+        checkpointDir: ctx.resumeDir && join(ctx.resumeDir, "fit", name),
+      });
+      const checkpoint = join(name, "model");
+      const bytes = await saveModel(model, join(ctx.outDir, checkpoint));
+      const counts = account(model);
+      const record: ModelRecord = {
+        technique: "baseline",
+        spec: { ...spec, input: [data.size, data.size, 3] },
+        params_torch: counts.params_total,
+        params_tfjs: counts.params_tfjs,
+        history: fit.history,
+        best_epoch: fit.bestEpoch,
+        stopped_early: fit.stoppedEarly,
+        train_seconds: fit.seconds,
+        test: fit.test,
+        checkpoint,
+      };
+      const row: TrainRow = {
+        variant: name,
+        technique: "baseline",
+        ...counts,
+        size_bytes: bytes,
+        ...primaryFields(task, primaryOf(fit.test, task)),
+        runtime: `tfjs-${tf.getBackend()}`,
+        format: "tfjs",
+        device: "local",
+      };
+      ctx.log.info(
+        `${name}: test ${task.primary.name} ${
+          (primaryOf(fit.test, task)! * 100).toFixed(2)
+        } % (best epoch ${fit.bestEpoch}, ${fit.seconds.toFixed(0)} s)`,
+      );
+      return { record, row, samples: samplePredictions(model, data, p.sample_predictions) };
+    } finally {
+      model.dispose();
+    }
+  });
   const models: Record<string, ModelRecord> = {};
   const predictions: Record<string, SamplePrediction[]> = {};
   const rows: TrainRow[] = [];
-  for (const entry of entries) {
-    const { name, spec } = entry;
-    const model = buildModel(entry, data.size, data.classes.length, ctx.seed);
-    const fit = await fitClassifier(ctx, name, model, data, {
-      ...fitOptions(p, p.epochs, positive),
-      // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
-      checkpointDir: ctx.resumeDir && join(ctx.resumeDir, "fit", name),
-    });
-    const checkpoint = join(name, "model");
-    const bytes = await saveModel(model, join(ctx.outDir, checkpoint));
-    const counts = account(model);
-    models[name] = {
-      technique: "baseline",
-      spec: { ...spec, input: [data.size, data.size, 3] },
-      params_torch: counts.params_total,
-      params_tfjs: counts.params_tfjs,
-      history: fit.history,
-      best_epoch: fit.bestEpoch,
-      stopped_early: fit.stoppedEarly,
-      train_seconds: fit.seconds,
-      test: fit.test,
-      checkpoint,
-    };
-    rows.push({
-      variant: name,
-      technique: "baseline",
-      ...counts,
-      size_bytes: bytes,
-      ...primaryFields(task, primaryOf(fit.test, task)),
-      runtime: `tfjs-${tf.getBackend()}`,
-      format: "tfjs",
-      device: "local",
-    });
-    ctx.log.info(
-      `${name}: test ${task.primary.name} ${
-        (primaryOf(fit.test, task)! * 100).toFixed(2)
-      } % (best epoch ${fit.bestEpoch}, ${fit.seconds.toFixed(0)} s)`,
-    );
-    predictions[name] = samplePredictions(model, data, p.sample_predictions);
-    model.dispose();
-  }
+  entries.forEach(({ name }, i) => {
+    models[name] = trained[i].record;
+    rows.push(trained[i].row);
+    predictions[name] = trained[i].samples;
+  });
   const part: TrainPart = { task: "classification", models, rows, predictions };
   await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {

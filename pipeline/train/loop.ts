@@ -11,6 +11,7 @@ import { hashString, seededRandom, shuffled } from "../core/random.ts";
 import type { StageContext } from "../core/types.ts";
 import { createTrainer, type LossName, type Trainer } from "../engine/mod.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { laneCount } from "./lanes.ts";
 
 /** How to train, whatever the task. */
 export interface LoopOptions {
@@ -21,6 +22,8 @@ export interface LoopOptions {
   patience: number;
   /** Data-parallel workers; undefined lets the engine choose. */
   workers?: number;
+  /** Train in a Worker even with one worker, so that other models can train at the same time (lanes.ts). */
+  offThread?: boolean;
   /**
    * Write a checkpoint here after every epoch and, when one is there, resume after its epoch: the
    * result is bit-identical to an uninterrupted run. @default undefined (no checkpoints)
@@ -55,6 +58,7 @@ export interface TrainingParams {
   lr_warmup_epochs?: number;
   patience: number;
   workers: "auto" | number;
+  lanes: "auto" | number;
 }
 
 /** LoopOptions from a stage's training params. */
@@ -67,6 +71,7 @@ export function loopOptions(p: TrainingParams, epochs: number): LoopOptions {
     warmupEpochs: p.lr_warmup_epochs,
     patience: p.patience,
     workers: p.workers === "auto" ? undefined : p.workers,
+    offThread: laneCount(p) > 1,
   };
 }
 
@@ -124,6 +129,7 @@ export async function trainLoop<
     seed: ctx.seed,
     learningRate: opts.learningRate,
     workers: opts.workers,
+    offThread: opts.offThread,
     masks: opts.masks,
   });
   const random = seededRandom(ctx.seed ^ hashString(opts.orderKey ?? name));

@@ -15,6 +15,8 @@ import { SEG_SEED_FIGURES } from "../report/seed_figures.ts";
 import { fitSegmenter } from "./fit_segmentation.ts";
 import { loopOptions } from "./loop.ts";
 import { keepSegVariant } from "./seg_variant.ts";
+import { inLanes, laneCount } from "./lanes.ts";
+import { account } from "../models/accounting.ts";
 
 /** Train every entry (U-Nets, checked by the caller) on `data`; writes the part and returns the summary. */
 export async function trainSegmentation(
@@ -31,30 +33,36 @@ export async function trainSegmentation(
     param_search: searchUNetParams(SEG_SEED_FIGURES.unet_standard.params),
   };
   entries.forEach((entry) => inputSideOf(entry, data.size)); // refuse a side that does not fit before any training
-  for (const entry of entries) {
+  const trained = await inLanes(entries, laneCount(p), async (entry) => {
     const { name } = entry;
     const model = buildModel(entry, data.size, 1, ctx.seed);
-    const fit = await fitSegmenter(ctx, name, model, data, {
-      ...loopOptions(p, p.epochs),
-      // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
-      checkpointDir: ctx.resumeDir && join(ctx.resumeDir, "fit", name),
-    });
-    const side = inputSideOf(entry, data.size);
-    const kept = await keepSegVariant(ctx.outDir, name, model, data, fit, {
-      technique: entry.technique,
-      spec: { ...entry.spec, input: [side, side, 3] },
-      samples: p.sample_predictions,
-    });
-    part.models[name] = kept.record;
-    part.rows.push(kept.row);
-    part.predictions[name] = kept.predictions;
-    ctx.log.info(
-      `${name} (${entry.technique}): test dice ${
-        (fit.test.dice * 100).toFixed(2)
-      } % (best epoch ${fit.bestEpoch}, ${fit.seconds.toFixed(0)} s)`,
-    );
-    model.dispose();
-  }
+    try {
+      const fit = await fitSegmenter(ctx, name, model, data, {
+        ...loopOptions(p, p.epochs),
+        // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
+        checkpointDir: ctx.resumeDir && join(ctx.resumeDir, "fit", name),
+      });
+      const side = inputSideOf(entry, data.size);
+      const kept = await keepSegVariant(ctx.outDir, name, model, data, fit, {
+        technique: entry.technique,
+        spec: { ...entry.spec, input: [side, side, 3] },
+        samples: p.sample_predictions,
+      });
+      ctx.log.info(
+        `${name} (${entry.technique}): test dice ${
+          (fit.test.dice * 100).toFixed(2)
+        } % (best epoch ${fit.bestEpoch}, ${fit.seconds.toFixed(0)} s)`,
+      );
+      return kept;
+    } finally {
+      model.dispose();
+    }
+  }, { cost: (entry) => flopsOf(entry, data.size) });
+  entries.forEach(({ name }, i) => {
+    part.models[name] = trained[i].record;
+    part.rows.push(trained[i].row);
+    part.predictions[name] = trained[i].predictions;
+  });
   await writeFileAtomic(join(ctx.outDir, "results.part.json"), JSON.stringify(part, null, 1));
   return {
     summary: Object.fromEntries(
@@ -66,4 +74,12 @@ export async function trainSegmentation(
       }]),
     ),
   };
+}
+
+/** FLOPs of one forward pass of the entry's model: its cost in the lanes' start order. */
+function flopsOf(entry: ModelEntry, size: number): number {
+  const model = buildModel(entry, size, 1, 0);
+  const { flops } = account(model);
+  model.dispose();
+  return flops;
 }
