@@ -15,7 +15,6 @@
  * compose them differently; nothing here draws differently for it.
  */
 import { join } from "node:path";
-import sharp from "sharp";
 import { Canvas, type Rgb } from "./_raster.ts";
 import { mixSeed, Rng } from "./_prng.ts";
 
@@ -404,24 +403,71 @@ export interface SyntheticDirOptions {
 
 /**
  * Write `countPerClass` PNGs per class into `dir/with_mask/` and `dir/without_mask/`
- * (files `00000.png`, ...), the same layout as Kaggle's face-mask-detection.
+ * (files `00000.png`, ...), the same layout as Kaggle's face-mask-detection. The faces are drawn
+ * by Workers, one per core (drawing is the cost, and each face depends only on its own seed), and
+ * encoded here on sharp's threads.
  */
 export async function writeSyntheticDir(dir: string, countPerClass: number, opts: SyntheticDirOptions = {}) {
   const { seed = 0, size = 128 } = opts;
-  const pending: Promise<void>[] = [];
+  // Loaded here, not at the top, so that the drawing Workers that import this file leave sharp alone.
+  const { default: sharp } = await import("sharp");
+  const faces: FaceJob[] = [];
   for (const [c, name] of SYNTHETIC_CLASSES.entries()) {
     await Deno.mkdir(join(dir, name), { recursive: true });
     for (let i = 0; i < countPerClass; i++) {
-      const rgb = generateFace(mixSeed(seed, c, i), name === "with_mask", size);
-      const file = join(dir, name, `${String(i).padStart(5, "0")}.png`);
-      // Encoding runs on sharp's threads while the next face is drawn here.
-      pending.push(
-        sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 4 })
-          .toBuffer()
-          .then((png) => Deno.writeFile(file, png)).then(() => opts.onImage?.()),
-      );
-      if (pending.length >= 8) await Promise.all(pending.splice(0));
+      faces.push({ seed: mixSeed(seed, c, i), withMask: c === 0, c, i });
     }
   }
+  const pending: Promise<void>[] = [];
+  const write = (face: FaceJob, rgb: Uint8Array) =>
+    pending.push(
+      sharp(rgb, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 4 }).toBuffer()
+        .then((png) =>
+          Deno.writeFile(join(dir, SYNTHETIC_CLASSES[face.c], `${String(face.i).padStart(5, "0")}.png`), png)
+        )
+        .then(() => opts.onImage?.()),
+    );
+  const lanes = faces.length < 64 ? 1 : Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 4));
+  if (lanes === 1) {
+    for (const face of faces) {
+      write(face, generateFace(face.seed, face.withMask, size));
+      if (pending.length >= 8) await Promise.all(pending.splice(0));
+    }
+  } else {
+    await Promise.all(
+      Array.from({ length: lanes }, (_, lane) =>
+        drawInWorker(
+          faces.filter((_, k) => k % lanes === lane),
+          size,
+          write,
+        )),
+    );
+  }
   await Promise.all(pending);
+}
+
+/** One face to draw: its seed and class, and where it goes (class index, image index). */
+export interface FaceJob {
+  seed: number;
+  withMask: boolean;
+  c: number;
+  i: number;
+}
+
+/** Draw `faces` in a Worker (_synthetic_worker.ts); `onFace` gets each one's RGB bytes as it comes. */
+function drawInWorker(faces: FaceJob[], size: number, onFace: (face: FaceJob, rgb: Uint8Array) => void) {
+  const worker = new Worker(new URL("./_synthetic_worker.ts", import.meta.url), { type: "module" });
+  return new Promise<void>((resolve, reject) => {
+    let got = 0;
+    worker.onmessage = (e: MessageEvent<{ k: number; rgb: Uint8Array } | { error: string }>) => {
+      if ("error" in e.data) return reject(new Error(`synthetic faces: ${e.data.error}`));
+      onFace(faces[e.data.k], e.data.rgb);
+      if (++got === faces.length) resolve();
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      reject(new Error(`synthetic faces: ${e.message}`));
+    };
+    worker.postMessage({ faces, size });
+  }).finally(() => worker.terminate());
 }
