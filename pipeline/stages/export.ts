@@ -174,7 +174,7 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
     );
   }
   // Every checkpoint checked before any export: its input side as recorded, its counts.
-  const checked = [];
+  const checked: Checked[] = [];
   for (const [name, { stage, dir, record }] of Object.entries(sources)) {
     const checkpointDir = join(dir, record.checkpoint);
     const model = await loadModel(checkpointDir);
@@ -272,6 +272,16 @@ export async function run(ctx: StageContext<ExportParams>): Promise<StageResult>
       }]),
     ),
   };
+}
+
+/** A checkpoint checked before the exports: where it is, its input and its counts. */
+interface Checked {
+  name: string;
+  stage: string;
+  record: ModelRecord | SegModelRecord;
+  checkpointDir: string;
+  input: number[];
+  counts: ReturnType<typeof account>;
 }
 
 /** Export one variant on this thread (one lane). */
