@@ -1,7 +1,7 @@
 /**
  * SIGKILL in the middle of a compress epoch, then rerun: the variants finished before the kill are
  * kept, the one in training resumes after its last finished epoch, and every weight and every
- * history equals an uninterrupted run's, bit for bit.
+ * history equals an uninterrupted run's, bit for bit; also with two variants training at once (lanes).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -9,8 +9,8 @@ import { cliCommand } from "./_pipeline_helpers.ts";
 
 const STAGES = new URL("../pipeline/stages/", import.meta.url).pathname;
 
-/** A tiny real pipeline (16×16 synthetic faces) in a temp folder. */
-async function project(): Promise<string> {
+/** A tiny real pipeline (16×16 synthetic faces) in a temp folder; `compressExtra`: more compress params. */
+async function project(compressExtra = ""): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "edgeslim-resume-" });
   await Deno.writeTextFile(
     join(dir, "pipeline.yaml"),
@@ -39,7 +39,7 @@ stages:
       sparsities: [0.5]
       finetune_epochs: 3
       bn_recalibration_images: 32
-profiles:
+${compressExtra}profiles:
   quick: {}
 `,
   );
@@ -128,6 +128,40 @@ Deno.test("compress killed mid-epoch resumes: finished variants kept, training r
     assert.deepEqual(await outcome(killed), want);
     const after = [...Deno.readDirSync(quick)].map((e) => e.name);
     assert.ok(!after.some((n) => n.includes(".resume-")), `resume folder removed: ${after}`);
+    console.log(log.split("\n").filter((l) => /resum|kept from/.test(l)).join("\n"));
+  } finally {
+    await Deno.remove(whole, { recursive: true });
+    await Deno.remove(killed, { recursive: true });
+  }
+});
+
+Deno.test("compress in two lanes, killed while two variants train, resumes both: bit-identical", async () => {
+  const lanes = "      workers: 1\n      lanes: 2\n";
+  const whole = await project(lanes), killed = await project(lanes);
+  try {
+    await run(whole);
+    const want = await outcome(whole);
+    const child = cliCommand(["--file", join(killed, "pipeline.yaml")]).spawn();
+    const quick = join(killed, "artifacts/quick");
+    try {
+      const resume = await waitFor((n) => n.find((x) => x.startsWith("compress.resume-")), quick, 120_000);
+      // Kill once two variants have each finished an epoch (two lanes at work).
+      const fit = join(quick, resume, "fit");
+      const checkpointed = (n: string) => {
+        try {
+          return Deno.statSync(join(fit, n, "checkpoint.bin")).isFile;
+        } catch {
+          return false;
+        }
+      };
+      await waitFor((names) => names.filter(checkpointed).length >= 2 ? "ok" : undefined, fit, 120_000);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    assert.equal((await child.status).signal, "SIGKILL");
+    const log = await run(killed);
+    assert.match(log, /compress: resuming: keeping what/);
+    assert.deepEqual(await outcome(killed), want);
     console.log(log.split("\n").filter((l) => /resum|kept from/.test(l)).join("\n"));
   } finally {
     await Deno.remove(whole, { recursive: true });
