@@ -90,63 +90,65 @@ async function waitFor(
   throw new Error(`timed out waiting in ${root}`);
 }
 
-Deno.test("compress killed mid-epoch resumes: finished variants kept, training resumed, bit-identical", async () => {
-  const whole = await project(), killed = await project();
+/**
+ * Run the pipeline of `dir`, SIGKILL it once `ready` (given compress's resume folder) resolves, check
+ * that no compress out folder is left, and return the rerun's log.
+ */
+async function killThenRerun(dir: string, ready: (resume: string) => Promise<void>): Promise<string> {
+  const child = cliCommand(["--file", join(dir, "pipeline.yaml")]).spawn();
+  const quick = join(dir, "artifacts/quick");
+  try {
+    const resume = await waitFor((n) => n.find((x) => x.startsWith("compress.resume-")), quick, 120_000);
+    await ready(join(quick, resume));
+  } finally {
+    child.kill("SIGKILL");
+  }
+  assert.equal((await child.status).signal, "SIGKILL");
+  const entries = [...Deno.readDirSync(quick)].map((e) => e.name);
+  assert.ok(!entries.includes("compress"), "no compress out folder after the kill");
+  const log = await run(dir);
+  assert.match(log, /compress: resuming: keeping what artifacts\/quick\/compress\.resume-[0-9a-f]{12} holds/);
+  const after = [...Deno.readDirSync(quick)].map((e) => e.name);
+  assert.ok(!after.some((n) => n.includes(".resume-")), `resume folder removed: ${after}`);
+  console.log(log.split("\n").filter((l) => /resum|kept from/.test(l)).join("\n"));
+  return log;
+}
+
+/** Two copies of the tiny project: `fn` gets the uninterrupted one's outcome and the one to kill. */
+async function withProjects(compressExtra: string, fn: (want: unknown, killed: string) => Promise<void>) {
+  const whole = await project(compressExtra), killed = await project(compressExtra);
   try {
     await run(whole);
-    const want = await outcome(whole);
-
-    const child = cliCommand(["--file", join(killed, "pipeline.yaml")]).spawn();
-    const quick = join(killed, "artifacts/quick");
-    try {
-      const resume = await waitFor((n) => n.find((x) => x.startsWith("compress.resume-")), quick, 120_000);
-      // small_alone finished, small_kd past its first epoch (its checkpoint exists): kill mid-epoch.
-      await waitFor(
-        (n) => n.includes("small_alone") ? "ok" : undefined,
-        join(quick, resume, "variants"),
-        120_000,
-      );
-      await waitFor(
-        (n) => n.includes("checkpoint.bin") ? "ok" : undefined,
-        join(quick, resume, "fit/small_kd"),
-        120_000,
-      );
-    } finally {
-      child.kill("SIGKILL");
-    }
-    assert.equal((await child.status).signal, "SIGKILL");
-    const entries = [...Deno.readDirSync(quick)].map((e) => e.name);
-    assert.ok(!entries.includes("compress"), "no compress out folder after the kill");
-
-    const log = await run(killed);
-    assert.match(
-      log,
-      /compress: resuming: keeping what artifacts\/quick\/compress\.resume-[0-9a-f]{12} holds/,
-    );
-    assert.match(log, /small_alone: kept from the interrupted run/);
-    assert.match(log, /small_kd: resumed after epoch \d+ from /);
-    assert.deepEqual(await outcome(killed), want);
-    const after = [...Deno.readDirSync(quick)].map((e) => e.name);
-    assert.ok(!after.some((n) => n.includes(".resume-")), `resume folder removed: ${after}`);
-    console.log(log.split("\n").filter((l) => /resum|kept from/.test(l)).join("\n"));
+    await fn(await outcome(whole), killed);
   } finally {
     await Deno.remove(whole, { recursive: true });
     await Deno.remove(killed, { recursive: true });
   }
+}
+
+Deno.test("compress killed mid-epoch resumes: finished variants kept, training resumed, bit-identical", async () => {
+  await withProjects("", async (want, killed) => {
+    const log = await killThenRerun(killed, async (resume) => {
+      // small_alone finished, small_kd past its first epoch (its checkpoint exists): kill mid-epoch.
+      await waitFor((n) => n.includes("small_alone") ? "ok" : undefined, join(resume, "variants"), 120_000);
+      await waitFor(
+        (n) => n.includes("checkpoint.bin") ? "ok" : undefined,
+        join(resume, "fit/small_kd"),
+        120_000,
+      );
+    });
+    assert.match(log, /small_alone: kept from the interrupted run/);
+    assert.match(log, /small_kd: resumed after epoch \d+ from /);
+    assert.deepEqual(await outcome(killed), want);
+  });
 });
 
 Deno.test("compress in two lanes, killed while two variants train, resumes both: bit-identical", async () => {
-  const lanes = "      workers: 1\n      lanes: 2\n";
-  const whole = await project(lanes), killed = await project(lanes);
-  try {
-    await run(whole);
-    const want = await outcome(whole);
-    const child = cliCommand(["--file", join(killed, "pipeline.yaml")]).spawn();
-    const quick = join(killed, "artifacts/quick");
-    try {
-      const resume = await waitFor((n) => n.find((x) => x.startsWith("compress.resume-")), quick, 120_000);
-      // Kill once two variants have each finished an epoch (two lanes at work).
-      const fit = join(quick, resume, "fit");
+  await withProjects("      workers: 1\n      lanes: 2\n", async (want, killed) => {
+    let training: string[] = [];
+    const log = await killThenRerun(killed, async (resume) => {
+      // Kill once two variants each have an epoch checkpoint (a finished variant's is removed).
+      const fit = join(resume, "fit");
       const checkpointed = (n: string) => {
         try {
           return Deno.statSync(join(fit, n, "checkpoint.bin")).isFile;
@@ -154,17 +156,20 @@ Deno.test("compress in two lanes, killed while two variants train, resumes both:
           return false;
         }
       };
-      await waitFor((names) => names.filter(checkpointed).length >= 2 ? "ok" : undefined, fit, 120_000);
-    } finally {
-      child.kill("SIGKILL");
+      await waitFor(
+        (names) => {
+          training = names.filter(checkpointed);
+          return training.length >= 2 ? "ok" : undefined;
+        },
+        fit,
+        120_000,
+      );
+    });
+    // Each was resumed from its checkpoint, or (had it finished just before the kill) kept.
+    for (const name of training) {
+      assert.match(log, new RegExp(`${name}: (resumed after epoch \\d+|kept from the interrupted run)`));
     }
-    assert.equal((await child.status).signal, "SIGKILL");
-    const log = await run(killed);
-    assert.match(log, /compress: resuming: keeping what/);
+    assert.match(log, /resumed after epoch \d+ from /);
     assert.deepEqual(await outcome(killed), want);
-    console.log(log.split("\n").filter((l) => /resum|kept from/.test(l)).join("\n"));
-  } finally {
-    await Deno.remove(whole, { recursive: true });
-    await Deno.remove(killed, { recursive: true });
-  }
+  });
 });

@@ -280,7 +280,7 @@ Deno.test("lanes: U-Nets trained side by side give exactly the numbers of one af
     const partWith = async (lanes: number) => {
       const params = trainStage.paramsSchema.parse({
         models: ["unet_small", "unet_lowres"],
-        epochs: 2,
+        epochs: 3,
         batch: 4,
         learning_rate: 0.005,
         sample_predictions: 2,
@@ -289,6 +289,9 @@ Deno.test("lanes: U-Nets trained side by side give exactly the numbers of one af
       });
       const ctx = context(`seg_train_${lanes}`, params, base, { fetch: fetchDir });
       await trainStage.run(ctx);
+      // Which model each epoch line is of, in log order: how many times the log switches models.
+      const byModel = ctx.lines.map((l) => l.match(/^(unet_\w+) epoch \d+:/)?.[1]).filter((m) => m);
+      switches.push(byModel.filter((m, i) => i > 0 && m !== byModel[i - 1]).length);
       const part = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "results.part.json"))) as SegTrainPart;
       // Everything but the clock.
       const timeless = (_k: string, v: unknown) =>
@@ -299,7 +302,14 @@ Deno.test("lanes: U-Nets trained side by side give exactly the numbers of one af
           : v;
       return JSON.parse(JSON.stringify(part, timeless));
     };
+    const switches: number[] = [];
     const one = await partWith(1), two = await partWith(2);
+    // One lane: one model's epochs, then the other's; two lanes: their epochs interleave.
+    assertEquals(switches[0], 1);
+    assert(
+      switches[1] > 1,
+      `two lanes did not train at once (epoch lines switch model ${switches[1]} times)`,
+    );
     assertEquals(Object.keys(two.models), ["unet_small", "unet_lowres"]);
     assertEquals(two, one);
     console.log(`test dice, lanes 1 and 2: ${one.rows.map((r: { dice: number }) => r.dice.toFixed(4))}`);

@@ -38,11 +38,11 @@ import { loopOptions } from "../train/loop.ts";
 import { pairedScores } from "../train/metrics.ts";
 import { keepSegVariant, type SegVariant } from "../train/seg_variant.ts";
 import { IMPORTANCE } from "./importance.ts";
-import { pruneStructured } from "./prune_structured.ts";
+import { pruneInto } from "./prune_structured.ts";
 import { pruneMagnitude } from "./prune_unstructured.ts";
-import { VariantStore } from "./variant_store.ts";
+import { type VariantJob, VariantStore } from "./variant_store.ts";
 import { account } from "../models/accounting.ts";
-import { inLanes, laneCount } from "../train/lanes.ts";
+import { laneCount } from "../train/lanes.ts";
 
 /** Run every technique on the teacher `params.teacher` of `trainDir`; writes the part, returns the summary. */
 export async function compressSegmentation(
@@ -125,8 +125,7 @@ export async function compressSegmentation(
     input: [inputSide(model), inputSide(model), 3],
   });
 
-  /** One variant to make: its name, its rough cost (epochs × FLOPs, for the lanes) and how. */
-  const jobs: { name: string; cost: number; make: () => Promise<Kept> }[] = [];
+  const jobs: VariantJob<Kept>[] = [];
   const teacherFlops = account(teacher).flops;
 
   // Distillation, and the same students trained alone (same seed, epochs and batch order). The
@@ -166,13 +165,11 @@ export async function compressSegmentation(
       name,
       cost: p.finetune_epochs * teacherFlops * (1 - ratio) ** 2,
       make: async () => {
-        const { model, history } = await pruneStructured(teacher, {
+        const model = await pruneInto(teacher, {
           ratio,
           importance: IMPORTANCE[p.importance],
           roundTo: p.round_to,
-        });
-        await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
-        await writeFileAtomic(join(ctx.outDir, name, "prune_history.json"), JSON.stringify(history, null, 1));
+        }, join(ctx.outDir, name));
         const channels = levelFilters(model, teacherEntry.spec as UNetSpec);
         const pruned = scoreMasks(await predictProbs(model, data, "test"), data.splits.test, data.size).dice;
         const fit = await tune(ctx, name, model, data, {
@@ -223,11 +220,7 @@ export async function compressSegmentation(
   }
 
   // Side by side in lanes; the rows stay in the order above.
-  const done = await inLanes(jobs, laneCount(p), async ({ name, make }) => {
-    const kept = await store.reuse(name);
-    if (kept) ctx.log.info(`${name}: kept from the interrupted run`);
-    return kept ?? await make();
-  }, { cost: (job) => job.cost });
+  const done = await store.makeAll(jobs, laneCount(p), ctx.log);
   jobs.forEach(({ name }, i) => {
     part.rows.push(done[i].row);
     part.models[name] = done[i].record;

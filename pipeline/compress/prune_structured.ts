@@ -6,6 +6,8 @@
  * JSON and replays onto the unpruned model.
  */
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../core/atomic_write.ts";
 import { type Importance, l1Importance } from "./importance.ts";
 import { buildGroups, type Group, type ModelGraph, readGraph } from "./prune_graph.ts";
 
@@ -26,6 +28,18 @@ export interface PruneHistory {
   format: "edgeslim-prune-history/1";
   ratio: number;
   groups: { root: string; producers: string[]; channels: number; kept: number[] }[];
+}
+
+/** `pruneStructured`, with the history written to `<dir>/prune_history.json` (the folder is created). */
+export async function pruneInto(
+  model: tf.LayersModel,
+  opts: PruneOptions,
+  dir: string,
+): Promise<tf.LayersModel> {
+  const { model: pruned, history } = await pruneStructured(model, opts);
+  await Deno.mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, "prune_history.json"), JSON.stringify(history, null, 1));
+  return pruned;
 }
 
 /**

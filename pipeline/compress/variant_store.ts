@@ -6,6 +6,15 @@
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import { pathExists, removePath, writeFileAtomic } from "../core/atomic_write.ts";
+import type { Logger } from "../core/types.ts";
+import { inLanes } from "../train/lanes.ts";
+
+/** A variant to make: its name, its rough cost (epochs × FLOPs: the costliest start first) and how. */
+export interface VariantJob<R> {
+  name: string;
+  cost: number;
+  make: () => Promise<R>;
+}
 
 export class VariantStore<R> {
   /** `resumeDir` undefined: nothing is kept (every variant is trained). */
@@ -25,6 +34,18 @@ export class VariantStore<R> {
       await cp(join(dir, "out"), join(this.outDir, name), { recursive: true });
     }
     return JSON.parse(await Deno.readTextFile(join(dir, "record.json"))) as R;
+  }
+
+  /**
+   * Every job's record, `lanes` at a time, in job order: what an interrupted run finished is
+   * reused (and logged as kept), the rest made (each `make` stashes its own record).
+   */
+  makeAll(jobs: VariantJob<R>[], lanes: number, log: Logger): Promise<R[]> {
+    return inLanes(jobs, lanes, async ({ name, make }) => {
+      const kept = await this.reuse(name);
+      if (kept) log.info(`${name}: kept from the interrupted run`);
+      return kept ?? await make();
+    }, { cost: (job) => job.cost });
   }
 
   /** Keep a finished variant: its out folder (`<outDir>/<name>`, if any) and its record. */

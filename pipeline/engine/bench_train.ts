@@ -10,7 +10,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { createProgress } from "../core/progress.ts";
 import { buildClassifier, CLASSIFIERS } from "../models/classifier.ts";
 import { buildUNet, UNETS } from "../models/unet.ts";
-import { createTrainer, initEngine } from "./mod.ts";
+import { createTrainer, defaultWorkers, initEngine } from "./mod.ts";
 import { nativeInfo } from "./native/mod.ts";
 
 function arg(name: string, def?: string): string | undefined {
@@ -100,7 +100,7 @@ const trainer = await createTrainer({
   learningRate: 1e-3,
   workers: workersArg ? Number(workersArg) : undefined,
 });
-const workers = workersArg ? Number(workersArg) : ((navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1);
+const workers = workersArg ? Number(workersArg) : defaultWorkers();
 let s = 12345;
 const x = new Float32Array(batch * size * size * 3).map(() =>
   (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32

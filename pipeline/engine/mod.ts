@@ -27,7 +27,13 @@
  * ```
  */
 export { initEngine } from "./init.ts";
-export { createTrainer, type Trainer, type TrainerOptions, type TrainerSnapshot } from "./trainer.ts";
+export {
+  createTrainer,
+  defaultWorkers,
+  type Trainer,
+  type TrainerOptions,
+  type TrainerSnapshot,
+} from "./trainer.ts";
 export { graphOf, type GraphSpec, UnsupportedLayerError } from "./graph.ts";
 export { LOSSES, type LossName } from "./losses/mod.ts";
 export { registerConvKernels } from "./conv_kernels.ts";

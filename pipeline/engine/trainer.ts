@@ -298,13 +298,27 @@ interface WorkerPool {
   close(): void;
 }
 
-/** Start `count` workers (default: 2 on a machine with ≥ 2 cores); 1 runs in-thread unless `offThread`. */
+/**
+ * Data-parallel workers of a trainer when none are asked for: 2 on a machine with ≥ 2 cores, else 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultWorkers } from "./trainer.ts";
+ * assert.deepEqual([defaultWorkers(1), defaultWorkers(2), defaultWorkers(16)], [1, 2, 2]);
+ * ```
+ */
+export function defaultWorkers(cores = navigator.hardwareConcurrency ?? 1): number {
+  return cores >= 2 ? 2 : 1;
+}
+
+/** Start `count` workers (default: `defaultWorkers()`); 1 runs in-thread unless `offThread`. */
 async function startWorkers(
   graph: GraphSpec,
   count: number | undefined,
   offThread: boolean,
 ): Promise<WorkerPool> {
-  const n = Math.max(1, count ?? ((navigator.hardwareConcurrency ?? 1) >= 2 ? 2 : 1));
+  const n = Math.max(1, count ?? defaultWorkers());
   const workers = n > 1 || offThread
     ? Array.from(
       { length: n },

@@ -16,9 +16,9 @@ import type { StageContext, StageResult } from "../core/types.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { initEngine } from "../engine/mod.ts";
 import { IMPORTANCE } from "../compress/importance.ts";
-import { pruneStructured } from "../compress/prune_structured.ts";
+import { pruneInto } from "../compress/prune_structured.ts";
 import { pruneMagnitude } from "../compress/prune_unstructured.ts";
-import { VariantStore } from "../compress/variant_store.ts";
+import { type VariantJob, VariantStore } from "../compress/variant_store.ts";
 import { account } from "../models/accounting.ts";
 import { buildClassifier, CLASSIFIERS, type ClassifierSpec } from "../models/classifier.ts";
 import { loadModel, saveModel } from "../models/io.ts";
@@ -37,7 +37,7 @@ import {
 } from "../train/fit.ts";
 import { classifierMetrics, pairedComparison } from "../train/metrics.ts";
 import { writeFileAtomic } from "../core/atomic_write.ts";
-import { inLanes, laneCount } from "../train/lanes.ts";
+import { laneCount } from "../train/lanes.ts";
 import type { ModelRecord } from "../tasks/classification_records.ts";
 import {
   type AnyTask,
@@ -322,8 +322,7 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
     return { row, model };
   };
 
-  /** One variant to make: its name, its rough cost (epochs × FLOPs, for the lanes) and how. */
-  const jobs: { name: string; cost: number; make: () => Promise<Variant> }[] = [];
+  const jobs: VariantJob<Variant>[] = [];
   const teacherFlops = account(teacher).flops;
 
   // Distillation, and the same students trained alone (same seed, epochs and batch order).
@@ -367,16 +366,11 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
         name,
         cost: p.finetune_epochs * teacherFlops * (1 - ratio) ** 2,
         make: async () => {
-          const { model, history } = await pruneStructured(teacher, {
+          const model = await pruneInto(teacher, {
             ratio,
             importance: IMPORTANCE[p.importance],
             roundTo: p.round_to,
-          });
-          await Deno.mkdir(join(ctx.outDir, name), { recursive: true });
-          await writeFileAtomic(
-            join(ctx.outDir, name, "prune_history.json"),
-            JSON.stringify(history, null, 1),
-          );
+          }, join(ctx.outDir, name));
           const channels = [1, 2, 3].map((b) => model.getLayer(`conv${b}`).getWeights()[0].shape[3]);
           const spec: ClassifierSpec = { ...teacherSpec, channels: channels as [number, number, number] };
           const before = await recalibrate(model, data, p, task);
@@ -433,11 +427,11 @@ export async function run(ctx: StageContext<CompressParams>): Promise<StageResul
   }
 
   // Side by side in lanes; the rows stay in the order above.
-  const done = await inLanes(jobs, laneCount(p), async ({ name, make }) => {
-    const kept = await store.reuse(name);
-    if (kept) ctx.log.info(`${name}: kept from the interrupted run`);
-    return kept ?? await keep(await make());
-  }, { cost: (job) => job.cost });
+  const done = await store.makeAll(
+    jobs.map((job) => ({ ...job, make: async () => keep(await job.make()) })),
+    laneCount(p),
+    ctx.log,
+  );
   const rows = done.map((k) => k.row);
   const models: Record<string, ModelRecord> = Object.fromEntries(done.map((k) => [k.row.variant, k.model]));
   teacher.dispose();

@@ -6,6 +6,8 @@
  * on its own worker count only.
  */
 
+import { defaultWorkers } from "../engine/mod.ts";
+
 /** The `workers` and `lanes` params of a training stage. */
 export interface LaneParams {
   /** Workers per model: "auto" = one per core, at most 2. */
@@ -28,7 +30,7 @@ export interface LaneParams {
  */
 export function laneCount(p: LaneParams, cores = navigator.hardwareConcurrency ?? 1): number {
   if (p.lanes !== "auto") return p.lanes;
-  const perModel = p.workers === "auto" ? Math.min(2, cores) : p.workers;
+  const perModel = p.workers === "auto" ? defaultWorkers(cores) : p.workers;
   return Math.max(1, Math.floor(cores / Math.max(1, perModel)));
 }
 

@@ -32,32 +32,31 @@ export async function trainSegmentation(
     predictions: {},
     param_search: searchUNetParams(SEG_SEED_FIGURES.unet_standard.params),
   };
-  entries.forEach((entry) => inputSideOf(entry, data.size)); // refuse a side that does not fit before any training
-  const trained = await inLanes(entries, laneCount(p), async (entry) => {
+  // Every model built first: a side that does not fit is refused before any training, and the
+  // FLOPs that order the lanes come from the models that train.
+  const jobs = entries.map((entry) => ({ entry, model: buildModel(entry, data.size, 1, ctx.seed) }));
+  const trained = await inLanes(jobs, laneCount(p), async ({ entry, model }) => {
     const { name } = entry;
-    const model = buildModel(entry, data.size, 1, ctx.seed);
-    try {
-      const fit = await fitSegmenter(ctx, name, model, data, {
-        ...loopOptions(p, p.epochs),
-        // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
-        checkpointDir: ctx.resumeDir && join(ctx.resumeDir, "fit", name),
-      });
-      const side = inputSideOf(entry, data.size);
-      const kept = await keepSegVariant(ctx.outDir, name, model, data, fit, {
-        technique: entry.technique,
-        spec: { ...entry.spec, input: [side, side, 3] },
-        samples: p.sample_predictions,
-      });
-      ctx.log.info(
-        `${name} (${entry.technique}): test dice ${
-          (fit.test.dice * 100).toFixed(2)
-        } % (best epoch ${fit.bestEpoch}, ${fit.seconds.toFixed(0)} s)`,
-      );
-      return kept;
-    } finally {
-      model.dispose();
-    }
-  }, { cost: (entry) => flopsOf(entry, data.size) });
+    const fit = await fitSegmenter(ctx, name, model, data, {
+      ...loopOptions(p, p.epochs),
+      // Epoch checkpoints outlive a killed run: the rerun resumes bit-identically.
+      checkpointDir: ctx.resumeDir && join(ctx.resumeDir, "fit", name),
+    });
+    const side = inputSideOf(entry, data.size);
+    const kept = await keepSegVariant(ctx.outDir, name, model, data, fit, {
+      technique: entry.technique,
+      spec: { ...entry.spec, input: [side, side, 3] },
+      samples: p.sample_predictions,
+    });
+    ctx.log.info(
+      `${name} (${entry.technique}): test dice ${
+        (fit.test.dice * 100).toFixed(2)
+      } % (best epoch ${fit.bestEpoch}, ${fit.seconds.toFixed(0)} s)`,
+    );
+    return kept;
+  }, { cost: ({ model }) => account(model).flops }).finally(() =>
+    jobs.forEach(({ model }) => model.dispose())
+  );
   entries.forEach(({ name }, i) => {
     part.models[name] = trained[i].record;
     part.rows.push(trained[i].row);
@@ -74,12 +73,4 @@ export async function trainSegmentation(
       }]),
     ),
   };
-}
-
-/** FLOPs of one forward pass of the entry's model: its cost in the lanes' start order. */
-function flopsOf(entry: ModelEntry, size: number): number {
-  const model = buildModel(entry, size, 1, 0);
-  const { flops } = account(model);
-  model.dispose();
-  return flops;
 }
